@@ -1,0 +1,129 @@
+// coordinator_state.h: the coordinator's logic as a pure state machine. Events go in (a peer was
+// authenticated, a heartbeat arrived, a peer left or disconnected, time passed); actions come out
+// (send this, close that). No sockets, no clocks, no threads: time is an argument, so every rule
+// (join batching, heartbeat timeout, epoch numbering) is unit tested without sleeping.
+// The I/O shell that feeds it is coordinator.h.
+//
+// Rules:
+//  - Epoch 0 is the empty swarm. Every membership change makes exactly one new epoch (epoch + 1), and
+//    every member of the new epoch is sent it (SendEpoch). Several changes handled in one call make one
+//    epoch.
+//  - A joining peer gets a peer id and a Welcome at once, and waits as "pending" until the next epoch
+//    boundary: the first tick at least `join_window` after the oldest pending join, or any epoch
+//    change made for another reason (a death or leave), whichever comes first.
+//  - Ring order is the order of admission; survivors keep their relative order.
+//  - A member or pending peer whose last heartbeat (or join) is older than `heartbeat_timeout` is
+//    declared dead on the next tick: removed, its connection closed with DEADLINE_EXCEEDED.
+//  - A graceful leave or a disconnect removes the peer at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "wire/messages.h"
+
+namespace loco::membership {
+
+using ConnId = uint64_t;  // the shell's handle for one control connection
+
+struct CoordinatorConfig {
+  Duration heartbeat_period = std::chrono::milliseconds(500);
+  Duration heartbeat_timeout = std::chrono::milliseconds(3000);
+  Duration join_window = std::chrono::milliseconds(200);
+};
+
+// ---- events ----
+struct PeerAuthenticated {  // the handshake succeeded on `conn`
+  ConnId conn = 0;
+  std::string name;
+  std::string data_host;
+  uint16_t data_port = 0;
+};
+struct HeartbeatReceived {
+  ConnId conn = 0;
+  uint64_t seq = 0;
+  uint64_t epoch = 0;
+};
+struct LeaveRequested {
+  ConnId conn = 0;
+  std::string reason;
+};
+struct Disconnected {  // the connection broke or sent garbage
+  ConnId conn = 0;
+  Status why;
+};
+struct Tick {};
+using Event = std::variant<PeerAuthenticated, HeartbeatReceived, LeaveRequested, Disconnected, Tick>;
+
+// ---- actions ----
+struct SendWelcome {
+  ConnId conn = 0;
+  uint64_t peer_id = 0;
+};
+struct SendHeartbeatAck {
+  ConnId conn = 0;
+  uint64_t seq = 0;
+  uint64_t epoch = 0;
+};
+struct SendEpoch {
+  ConnId conn = 0;
+  wire::Epoch epoch;
+};
+struct CloseConnection {  // OK status: graceful (after a leave)
+  ConnId conn = 0;
+  Status reason;
+};
+using Action = std::variant<SendWelcome, SendHeartbeatAck, SendEpoch, CloseConnection>;
+
+// What one removal or admission was, for logs and reports.
+struct MembershipChange {
+  uint64_t epoch = 0;
+  std::vector<uint64_t> joined;
+  std::vector<uint64_t> left;  // graceful
+  std::vector<uint64_t> died;  // timed out or disconnected
+};
+
+class CoordinatorState {
+ public:
+  explicit CoordinatorState(CoordinatorConfig config);
+
+  // Applies one event at time `now` and returns the actions to carry out, in order.
+  std::vector<Action> handle(const Event& event, TimePoint now);
+
+  uint64_t epoch() const { return epoch_; }
+  // Ring order of the current epoch.
+  const std::vector<wire::Member>& members() const { return members_; }
+  size_t pending_count() const { return pending_.size(); }
+  // The changes made so far, oldest first (bounded: the last 1024).
+  const std::vector<MembershipChange>& history() const { return history_; }
+  const CoordinatorConfig& config() const { return config_; }
+
+ private:
+  struct PeerInfo {
+    wire::Member member;
+    TimePoint last_seen;
+    TimePoint joined_at;
+    bool admitted = false;
+  };
+
+  // Forms a new epoch from the admitted survivors plus every pending peer.
+  void new_epoch(MembershipChange change, std::vector<Action>& out);
+  void remove(ConnId conn, bool graceful, Status why, MembershipChange& change,
+              std::vector<Action>& out);
+
+  CoordinatorConfig config_;
+  uint64_t epoch_ = 0;
+  uint64_t next_peer_id_ = 1;
+  std::map<ConnId, PeerInfo> peers_;     // every authenticated peer, admitted or pending
+  std::vector<ConnId> ring_;             // admitted peers, ring order
+  std::vector<ConnId> pending_;          // admission order
+  std::vector<wire::Member> members_;    // cached view of ring_
+  std::vector<MembershipChange> history_;
+};
+
+}  // namespace loco::membership

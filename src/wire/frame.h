@@ -1,0 +1,82 @@
+// frame.h: the frame every loco connection carries (control and data plane alike).
+//
+//   offset size field
+//        0    4 magic     "LOCO" (0x4C 0x4F 0x43 0x4F)
+//        4    2 version   kProtocolVersion, little-endian
+//        6    2 type      MsgType
+//        8    4 flags     reserved, must be 0 in this version
+//       12    4 length    payload bytes that follow the header
+//       16    8 checksum  XXH3-64 of header bytes [0,16) followed by the payload
+//
+// Encoding and decoding are pure functions over byte spans. Decoding validates in an order that lets a
+// reader reject a bad frame from the 24 header bytes alone, before it allocates the payload:
+// magic (DATA_LOSS), version (PROTOCOL_MISMATCH), type and flags (DATA_LOSS), length
+// (RESOURCE_EXHAUSTED), then the checksum once the payload is read (DATA_LOSS).
+// This file knows nothing about sockets or about what a payload means (see messages.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace loco::wire {
+
+inline constexpr uint32_t kMagic = 0x4F434F4Cu;  // "LOCO" read as little-endian u32
+inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr size_t kFrameHeaderSize = 24;
+// Largest control-plane payload a coordinator or peer accepts on a control connection.
+inline constexpr uint32_t kMaxControlPayload = 1u << 20;
+// Largest payload any loco connection accepts (data-plane chunks).
+inline constexpr uint32_t kMaxDataPayload = 256u << 20;
+
+enum class MsgType : uint16_t {
+  // Control plane: peer <-> coordinator (docs/protocol.md).
+  kHello = 1,         // peer -> coordinator: first frame of the join handshake
+  kChallenge = 2,     // coordinator -> peer: server nonce
+  kAuth = 3,          // peer -> coordinator: proof of the swarm secret
+  kWelcome = 4,       // coordinator -> peer: admitted as a pending member; server proof
+  kReject = 5,        // either direction: a status and a reason, then the sender closes
+  kHeartbeat = 6,     // peer -> coordinator
+  kHeartbeatAck = 7,  // coordinator -> peer
+  kEpoch = 8,         // coordinator -> peer: a new membership epoch and its ring order
+  kLeave = 9,         // peer -> coordinator: graceful leave
+  // Data plane: peer <-> peer (issue "collectives").
+  kPeerHello = 32,  // dialing peer -> listening peer: who I am, which epoch and stripe
+  kPeerAccept = 33, // listening peer -> dialing peer
+  kData = 34,       // a chunk of a tagged collective operation
+};
+
+bool is_known_type(uint16_t type);
+const char* msg_type_name(MsgType type);
+
+struct FrameHeader {
+  uint16_t version = kProtocolVersion;
+  MsgType type = MsgType::kHello;
+  uint32_t flags = 0;
+  uint32_t length = 0;
+  uint64_t checksum = 0;
+};
+
+struct Frame {
+  MsgType type = MsgType::kHello;
+  uint32_t flags = 0;
+  Bytes payload;
+};
+
+// Writes the 24 header bytes for `payload` into `out`.
+void encode_header(MsgType type, ByteSpan payload, std::byte (&out)[kFrameHeaderSize],
+                   uint32_t flags = 0);
+// Header followed by payload, as one buffer.
+Bytes encode_frame(MsgType type, ByteSpan payload, uint32_t flags = 0);
+
+// Validates the first kFrameHeaderSize bytes of `header` (fewer bytes: DATA_LOSS) without the
+// payload; the checksum is not checked here. `max_payload` bounds `length`.
+Result<FrameHeader> decode_header(ByteSpan header, uint32_t max_payload);
+// Checks the checksum of a decoded header against its raw bytes and the payload.
+Status verify_payload(const FrameHeader& header, ByteSpan header_bytes, ByteSpan payload);
+// Decodes one whole frame: `bytes` must be exactly header + payload (trailing bytes: DATA_LOSS).
+Result<Frame> decode_frame(ByteSpan bytes, uint32_t max_payload);
+
+}  // namespace loco::wire
