@@ -15,10 +15,15 @@
 //  - A member or pending peer whose last heartbeat (or join) is older than `heartbeat_timeout` is
 //    declared dead on the next tick: removed, its connection closed with DEADLINE_EXCEEDED.
 //  - A graceful leave or a disconnect removes the peer at once.
+//  - Collective completion (commit vote): a member reports OpDone for (epoch, tag, seq); when every
+//    member of that epoch has reported it, every member is sent OpCommit. Reports for an epoch other
+//    than the current one are ignored (those operations abort on the peers); a new epoch forgets all
+//    open votes. Duplicate reports are harmless. Votes from non-members are ignored.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -57,8 +62,13 @@ struct Disconnected {  // the connection broke or sent garbage
   ConnId conn = 0;
   Status why;
 };
+struct OpDoneReceived {
+  ConnId conn = 0;
+  wire::OpId op;
+};
 struct Tick {};
-using Event = std::variant<PeerAuthenticated, HeartbeatReceived, LeaveRequested, Disconnected, Tick>;
+using Event = std::variant<PeerAuthenticated, HeartbeatReceived, LeaveRequested, Disconnected,
+                           OpDoneReceived, Tick>;
 
 // ---- actions ----
 struct SendWelcome {
@@ -78,7 +88,11 @@ struct CloseConnection {  // OK status: graceful (after a leave)
   ConnId conn = 0;
   Status reason;
 };
-using Action = std::variant<SendWelcome, SendHeartbeatAck, SendEpoch, CloseConnection>;
+struct SendOpCommit {
+  ConnId conn = 0;
+  wire::OpId op;
+};
+using Action = std::variant<SendWelcome, SendHeartbeatAck, SendEpoch, CloseConnection, SendOpCommit>;
 
 // What one removal or admission was, for logs and reports.
 struct MembershipChange {
@@ -124,6 +138,7 @@ class CoordinatorState {
   std::vector<ConnId> pending_;          // admission order
   std::vector<wire::Member> members_;    // cached view of ring_
   std::vector<MembershipChange> history_;
+  std::map<wire::OpId, std::vector<ConnId>> votes_;  // open commit votes of the current epoch
 };
 
 }  // namespace loco::membership

@@ -30,6 +30,8 @@ bool is_known_type(uint16_t type) {
     case MsgType::kHeartbeatAck:
     case MsgType::kEpoch:
     case MsgType::kLeave:
+    case MsgType::kOpDone:
+    case MsgType::kOpCommit:
     case MsgType::kPeerHello:
     case MsgType::kPeerAccept:
     case MsgType::kData:
@@ -49,6 +51,8 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kHeartbeatAck: return "HEARTBEAT_ACK";
     case MsgType::kEpoch: return "EPOCH";
     case MsgType::kLeave: return "LEAVE";
+    case MsgType::kOpDone: return "OP_DONE";
+    case MsgType::kOpCommit: return "OP_COMMIT";
     case MsgType::kPeerHello: return "PEER_HELLO";
     case MsgType::kPeerAccept: return "PEER_ACCEPT";
     case MsgType::kData: return "DATA";

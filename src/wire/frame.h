@@ -42,6 +42,8 @@ enum class MsgType : uint16_t {
   kHeartbeatAck = 7,  // coordinator -> peer
   kEpoch = 8,         // coordinator -> peer: a new membership epoch and its ring order
   kLeave = 9,         // peer -> coordinator: graceful leave
+  kOpDone = 10,       // peer -> coordinator: my part of collective (epoch, tag, seq) is complete
+  kOpCommit = 11,     // coordinator -> peer: every member completed (epoch, tag, seq): commit it
   // Data plane: peer <-> peer (issue "collectives").
   kPeerHello = 32,  // dialing peer -> listening peer: who I am, which epoch and stripe
   kPeerAccept = 33, // listening peer -> dialing peer

@@ -190,4 +190,44 @@ Result<Leave> decode_leave(ByteSpan payload) {
   return m;
 }
 
+namespace {
+
+void put_op(ByteWriter& w, const OpId& op) {
+  w.put<uint64_t>(op.epoch);
+  w.put<uint64_t>(op.tag);
+  w.put<uint64_t>(op.seq);
+}
+
+bool get_op(ByteReader& r, OpId& op) { return r.get(op.epoch) && r.get(op.tag) && r.get(op.seq); }
+
+}  // namespace
+
+Bytes OpDone::encode() const {
+  Bytes out;
+  ByteWriter w(out);
+  put_op(w, op);
+  return out;
+}
+
+Result<OpDone> decode_op_done(ByteSpan payload) {
+  ByteReader r(payload);
+  OpDone m;
+  if (!get_op(r, m.op) || !r.done()) return malformed("OP_DONE");
+  return m;
+}
+
+Bytes OpCommit::encode() const {
+  Bytes out;
+  ByteWriter w(out);
+  put_op(w, op);
+  return out;
+}
+
+Result<OpCommit> decode_op_commit(ByteSpan payload) {
+  ByteReader r(payload);
+  OpCommit m;
+  if (!get_op(r, m.op) || !r.done()) return malformed("OP_COMMIT");
+  return m;
+}
+
 }  // namespace loco::wire

@@ -110,4 +110,28 @@ struct Leave {
 };
 Result<Leave> decode_leave(ByteSpan payload);
 
+// Identifies one collective operation: its epoch, the caller's tag and the per-tag sequence number.
+struct OpId {
+  uint64_t epoch = 0;
+  uint64_t tag = 0;
+  uint64_t seq = 0;
+  friend auto operator<=>(const OpId&, const OpId&) = default;
+};
+
+// peer -> coordinator: this peer finished its part of the operation and holds the result staged.
+struct OpDone {
+  OpId op;
+  Bytes encode() const;
+};
+Result<OpDone> decode_op_done(ByteSpan payload);
+
+// coordinator -> every member: all members of op.epoch reported OpDone: commit the result. A peer
+// that sees a new epoch before this message aborts the operation instead (so either every survivor
+// commits or none does).
+struct OpCommit {
+  OpId op;
+  Bytes encode() const;
+};
+Result<OpCommit> decode_op_commit(ByteSpan payload);
+
 }  // namespace loco::wire
