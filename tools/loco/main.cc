@@ -1,1 +1,44 @@
-int main() { return 0; }
+// main.cc: the `loco` command-line tool. Subcommands: coordinator, peer, swarm (the default job:
+// a local swarm on loopback). See `loco --help` and `loco <command> --help`.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <map>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "common/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"loco: fault-tolerant collectives and low-communication training over poor networks"};
+  app.require_subcommand(0, 1);
+  std::string log_level = "";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (env LOCO_LOG_LEVEL)");
+  std::map<CLI::App*, loco::cli::Runner> runners;
+  auto add = [&](const char* name, const char* help, auto adder) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    runners[sub] = adder(*sub);
+  };
+  add("coordinator", "run a coordinator: admits peers, tracks heartbeats and epochs",
+      loco::cli::add_coordinator_command);
+  add("peer", "join a swarm as a peer and report the membership it sees",
+      loco::cli::add_peer_command);
+  add("swarm", "start a coordinator and N peers on loopback and show the live membership (default)",
+      loco::cli::add_swarm_command);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  loco::init_logging("loco");
+  if (!log_level.empty()) loco::set_log_level(log_level);
+  loco::cli::install_stop_handlers();
+  for (auto& [sub, run] : runners) {
+    if (sub->parsed()) return run();
+  }
+  // No subcommand: the default job.
+  for (auto& [sub, run] : runners) {
+    if (sub->get_name() == "swarm") return run();
+  }
+  return 0;
+}

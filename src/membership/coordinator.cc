@@ -1,0 +1,383 @@
+// coordinator.cc: sockets, threads and the handshake around CoordinatorState (see coordinator.h).
+#include "membership/coordinator.h"
+
+#include <deque>
+
+#include "common/log.h"
+#include "transport/tcp.h"
+#include "wire/messages.h"
+
+namespace loco::membership {
+
+namespace {
+constexpr auto kSendTimeout = std::chrono::seconds(2);
+}  // namespace
+
+// One control connection: a reader thread (serve) and a writer thread draining `outbox`.
+struct Coordinator::Session {
+  ConnId id = 0;
+  std::unique_ptr<transport::Connection> conn;
+  std::mutex mu;
+  std::condition_variable cv;
+  struct Item {
+    wire::MsgType type;
+    Bytes payload;
+    bool close_after = false;
+  };
+  std::deque<Item> outbox;
+  bool closing = false;         // no more items accepted
+  bool authenticated = false;   // the state machine knows this conn
+  wire::Proof server_proof{};   // sent in WELCOME
+  std::atomic<bool> finished{false};
+  std::thread reader;
+  std::thread writer;
+
+  void enqueue(wire::MsgType type, Bytes payload, bool close_after = false) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closing) return;
+    outbox.push_back(Item{type, std::move(payload), close_after});
+    if (close_after) closing = true;
+    cv.notify_one();
+  }
+  void close_now() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      closing = true;
+      outbox.push_back(Item{wire::MsgType::kReject, {}, true});
+      cv.notify_one();
+    }
+    conn->close();
+  }
+  void write_loop() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return !outbox.empty(); });
+        item = std::move(outbox.front());
+        outbox.pop_front();
+      }
+      if (!item.payload.empty() || !item.close_after) {
+        Status s = conn->send(item.type, item.payload, Deadline::after(kSendTimeout));
+        if (!s.ok()) {
+          LOCO_LOG_DEBUG("conn {}: send failed: {}", id, s.to_string());
+          conn->close();
+          return;
+        }
+      }
+      if (item.close_after) {
+        conn->close();
+        return;
+      }
+    }
+  }
+};
+
+Coordinator::Coordinator(CoordinatorOptions options)
+    : options_(std::move(options)), state_(options_.config) {}
+
+Result<std::unique_ptr<Coordinator>> Coordinator::start(CoordinatorOptions options) {
+  if (options.config.heartbeat_period <= Duration::zero() ||
+      options.config.heartbeat_timeout <= options.config.heartbeat_period) {
+    return InvalidArgument("heartbeat timeout must be longer than the heartbeat period (> 0)");
+  }
+  if (options.tick_interval <= Duration::zero()) {
+    options.tick_interval = std::max<Duration>(options.config.heartbeat_period / 5,
+                                               std::chrono::milliseconds(5));
+  }
+  std::unique_ptr<Coordinator> c(new Coordinator(std::move(options)));
+  transport::TcpOptions tcp;
+  tcp.max_payload = wire::kMaxControlPayload;
+  tcp.send_buffer_bytes = 256 << 10;
+  tcp.recv_buffer_bytes = 256 << 10;
+  auto listener = transport::listen_tcp(c->options_.host, c->options_.port, tcp);
+  if (!listener.ok()) return listener.status().with_context("coordinator listen");
+  c->listener_ = std::move(listener).value();
+  c->port_ = c->listener_->port();
+  if (!c->options_.key) {
+    LOCO_LOG_WARN("no swarm secret configured: accepting peers from loopback addresses only "
+                  "(set --secret-file or LOCO_SECRET to admit remote peers)");
+  }
+  LOCO_LOG_INFO("coordinator listening on {}:{} (heartbeat {} ms, timeout {} ms)",
+                c->options_.host, c->port_,
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    c->options_.config.heartbeat_period).count(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    c->options_.config.heartbeat_timeout).count());
+  c->acceptor_ = std::thread([p = c.get()] { p->accept_loop(); });
+  c->ticker_ = std::thread([p = c.get()] { p->tick_loop(); });
+  return c;
+}
+
+Coordinator::~Coordinator() { stop(); }
+
+void Coordinator::stop() {
+  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stop_cv_.notify_all();
+  }
+  listener_->close();
+  if (acceptor_.joinable()) acceptor_.join();
+  if (ticker_.joinable()) ticker_.join();
+  std::map<ConnId, std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    sessions.swap(sessions_);
+  }
+  for (auto& [id, s] : sessions) s->close_now();
+  for (auto& [id, s] : sessions) {
+    if (s->reader.joinable()) s->reader.join();
+    if (s->writer.joinable()) s->writer.join();
+  }
+}
+
+uint64_t Coordinator::epoch() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return state_.epoch();
+}
+
+std::vector<wire::Member> Coordinator::members() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return state_.members();
+}
+
+void Coordinator::set_observer(std::function<void(const CoordinatorEvent&)> observer) {
+  std::lock_guard<std::mutex> lock(observer_mu_);
+  observer_ = std::move(observer);
+}
+
+void Coordinator::accept_loop() {
+  while (!stopping_) {
+    auto conn = listener_->accept(Deadline::after(std::chrono::milliseconds(500)));
+    if (!conn.ok()) {
+      if (conn.status().code() == StatusCode::kDeadlineExceeded) continue;
+      if (!stopping_) LOCO_LOG_WARN("accept failed: {}", conn.status().to_string());
+      if (conn.status().code() == StatusCode::kUnavailable) return;
+      continue;
+    }
+    auto session = std::make_shared<Session>();
+    session->conn = std::move(conn).value();
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu_);
+      if (stopping_) {
+        session->conn->close();
+        return;
+      }
+      session->id = next_conn_++;
+      sessions_[session->id] = session;
+    }
+    session->writer = std::thread([session] { session->write_loop(); });
+    session->reader = std::thread([this, session] { serve(session); });
+  }
+}
+
+void Coordinator::tick_loop() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, options_.tick_interval);
+    if (stopping_) break;
+    lock.unlock();
+    dispatch(Tick{});
+    reap_finished_sessions();
+    lock.lock();
+  }
+}
+
+void Coordinator::reap_finished_sessions() {
+  std::vector<std::shared_ptr<Session>> done;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (it->second->finished) {
+        done.push_back(it->second);
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& s : done) {
+    s->close_now();
+    if (s->reader.joinable()) s->reader.join();
+    if (s->writer.joinable()) s->writer.join();
+  }
+}
+
+Result<wire::Hello> Coordinator::handshake(Session& s) {
+  const Deadline deadline = Deadline::after(options_.handshake_timeout);
+  auto reject = [&](Status st) -> Status {
+    LOCO_LOG_WARN("rejecting {}: {}", s.conn->remote_address(), st.to_string());
+    s.enqueue(wire::MsgType::kReject, wire::Reject{st.code(), st.message()}.encode(), true);
+    return st;
+  };
+  auto frame = s.conn->receive(deadline);
+  if (!frame.ok()) return reject(frame.status().with_context("handshake"));
+  if (frame->type != wire::MsgType::kHello) {
+    return reject(DataLoss(std::string("expected HELLO, got ") + wire::msg_type_name(frame->type)));
+  }
+  auto hello = wire::decode_hello(frame->payload);
+  if (!hello.ok()) return reject(hello.status());
+  if (!options_.key && !s.conn->remote_is_loopback()) {
+    return reject(Unauthenticated(
+        "this coordinator has no swarm secret and admits loopback peers only"));
+  }
+  wire::Challenge challenge;
+  challenge.server_nonce = make_nonce();
+  challenge.auth_required = options_.key.has_value();
+  s.enqueue(wire::MsgType::kChallenge, challenge.encode());
+  auto auth_frame = s.conn->receive(deadline);
+  if (!auth_frame.ok()) return reject(auth_frame.status().with_context("handshake"));
+  if (auth_frame->type != wire::MsgType::kAuth) {
+    return reject(DataLoss(std::string("expected AUTH, got ") + wire::msg_type_name(auth_frame->type)));
+  }
+  auto auth = wire::decode_auth(auth_frame->payload);
+  if (!auth.ok()) return reject(auth.status());
+  wire::Proof server{};
+  if (options_.key) {
+    auto expected = client_proof(*options_.key, hello->client_nonce, challenge.server_nonce);
+    // Say nothing about why: a wrong secret and a forged proof look the same from outside.
+    if (!proof_matches(expected, auth->proof)) return reject(Unauthenticated("authentication failed"));
+    server = server_proof(*options_.key, hello->client_nonce, challenge.server_nonce);
+  }
+  // The Welcome itself is sent by the state machine's SendWelcome action; remember the proof.
+  s.server_proof = server;
+  return hello;
+}
+
+void Coordinator::serve(std::shared_ptr<Session> session) {
+  Session& s = *session;
+  auto hello = handshake(s);
+  if (!hello.ok()) {
+    s.finished = true;
+    return;
+  }
+  {
+    // Hold state_mu_ so that the Welcome is queued before any epoch that includes this peer.
+    std::lock_guard<std::mutex> lock(state_mu_);
+    s.authenticated = true;
+  }
+  LOCO_LOG_INFO("peer '{}' from {} authenticated (conn {})", hello->name,
+                s.conn->remote_address(), s.id);
+  std::string data_host = hello->data_host;
+  if (data_host.empty()) {
+    // The peer did not say where it listens: use the address it connected from.
+    std::string remote = s.conn->remote_address();
+    data_host = remote.substr(0, remote.rfind(':'));
+  }
+  dispatch(PeerAuthenticated{s.id, hello->name, data_host, hello->data_port});
+  Status why;
+  for (;;) {
+    auto frame = s.conn->receive(Deadline::never());
+    if (!frame.ok()) {
+      why = frame.status();
+      if (frame.status().code() != StatusCode::kUnavailable) {
+        s.enqueue(wire::MsgType::kReject,
+                  wire::Reject{why.code(), why.message()}.encode(), true);
+      }
+      break;
+    }
+    switch (frame->type) {
+      case wire::MsgType::kHeartbeat: {
+        auto hb = wire::decode_heartbeat(frame->payload);
+        if (!hb.ok()) {
+          why = hb.status();
+          break;
+        }
+        dispatch(HeartbeatReceived{s.id, hb->seq, hb->epoch});
+        continue;
+      }
+      case wire::MsgType::kOpDone: {
+        auto done = wire::decode_op_done(frame->payload);
+        if (!done.ok()) {
+          why = done.status();
+          break;
+        }
+        dispatch(OpDoneReceived{s.id, done->op});
+        continue;
+      }
+      case wire::MsgType::kLeave: {
+        auto leave = wire::decode_leave(frame->payload);
+        if (!leave.ok()) {
+          why = leave.status();
+          break;
+        }
+        LOCO_LOG_INFO("peer conn {} leaves: {}", s.id, leave->reason);
+        dispatch(LeaveRequested{s.id, leave->reason});
+        s.finished = true;
+        return;
+      }
+      default:
+        why = DataLoss(std::string("unexpected ") + wire::msg_type_name(frame->type) +
+                       " on a control connection");
+        break;
+    }
+    // A decode error or an unexpected message: tell the peer and drop it.
+    s.enqueue(wire::MsgType::kReject, wire::Reject{why.code(), why.message()}.encode(), true);
+    break;
+  }
+  if (!stopping_) {
+    LOCO_LOG_INFO("peer conn {} disconnected: {}", s.id, why.to_string());
+    dispatch(Disconnected{s.id, why});
+  }
+  s.finished = true;
+}
+
+void Coordinator::dispatch(const Event& event) {
+  std::unique_lock<std::mutex> state_lock(state_mu_);
+  const uint64_t before = state_.epoch();
+  std::vector<Action> actions = state_.handle(event, now());
+  execute(std::move(actions));  // queues only; order per connection is the state machine's
+  if (state_.epoch() == before || state_.history().empty()) return;
+  CoordinatorEvent changed{state_.history().back(), state_.members()};
+  // Take the observer lock before releasing the state lock, so observers see epochs in order.
+  std::lock_guard<std::mutex> observer_lock(observer_mu_);
+  state_lock.unlock();
+  const auto& c = changed.change;
+  LOCO_LOG_INFO("epoch {}: {} members (+{} joined, -{} left, -{} died)", c.epoch,
+                changed.members.size(), c.joined.size(), c.left.size(), c.died.size());
+  if (observer_) observer_(changed);
+}
+
+void Coordinator::execute(std::vector<Action> actions) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  auto find = [&](ConnId id) -> Session* {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+  };
+  for (Action& a : actions) {
+    if (auto* w = std::get_if<SendWelcome>(&a)) {
+      if (Session* s = find(w->conn)) {
+        wire::Welcome msg;
+        msg.peer_id = w->peer_id;
+        msg.server_proof = s->server_proof;
+        msg.heartbeat_period_ms = static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(options_.config.heartbeat_period)
+                .count());
+        msg.heartbeat_timeout_ms = static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(options_.config.heartbeat_timeout)
+                .count());
+        s->enqueue(wire::MsgType::kWelcome, msg.encode());
+      }
+    } else if (auto* h = std::get_if<SendHeartbeatAck>(&a)) {
+      if (Session* s = find(h->conn)) {
+        s->enqueue(wire::MsgType::kHeartbeatAck, wire::HeartbeatAck{h->seq, h->epoch}.encode());
+      }
+    } else if (auto* e = std::get_if<SendEpoch>(&a)) {
+      if (Session* s = find(e->conn)) s->enqueue(wire::MsgType::kEpoch, e->epoch.encode());
+    } else if (auto* c = std::get_if<SendOpCommit>(&a)) {
+      if (Session* s = find(c->conn)) s->enqueue(wire::MsgType::kOpCommit, wire::OpCommit{c->op}.encode());
+    } else if (auto* x = std::get_if<CloseConnection>(&a)) {
+      if (Session* s = find(x->conn)) {
+        if (x->reason.ok()) {
+          s->enqueue(wire::MsgType::kReject, {}, true);  // flush, then close
+        } else {
+          s->enqueue(wire::MsgType::kReject,
+                     wire::Reject{x->reason.code(), x->reason.message()}.encode(), true);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace loco::membership

@@ -1,0 +1,109 @@
+// peer.h: the client side of membership. A PeerClient joins a swarm through the coordinator (the
+// HELLO/CHALLENGE/AUTH/WELCOME handshake), then keeps a heartbeat going on its own thread, learns
+// every new epoch (the ring order), relays commit votes of collective operations, and notices a
+// coordinator that died or stopped answering (UNAVAILABLE). It moves no tensor data: the data plane
+// (collectives/) connects peers directly, using the epochs this class reports.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "membership/auth.h"
+#include "transport/connection.h"
+#include "wire/messages.h"
+
+namespace loco::membership {
+
+// One epoch as this peer sees it.
+struct MembershipView {
+  uint64_t epoch = 0;
+  std::vector<wire::Member> members;  // ring order
+  int rank = -1;                      // this peer's index in members, -1 if not a member
+  int world_size() const { return static_cast<int>(members.size()); }
+};
+
+struct PeerOptions {
+  std::string coordinator_host = "127.0.0.1";
+  uint16_t coordinator_port = 0;
+  std::optional<SwarmKey> key;   // required when the coordinator has a secret
+  std::string name;              // a label for logs
+  std::string data_host;         // where other peers reach this peer's data plane ("" = as seen)
+  uint16_t data_port = 0;
+  Duration connect_timeout = std::chrono::seconds(10);
+  // Called on the client's reader thread for every new epoch, from the first one on (see
+  // set_epoch_listener).
+  std::function<void(const MembershipView&)> on_epoch;
+};
+
+class PeerClient {
+ public:
+  // Connects and authenticates. Statuses: UNAVAILABLE (coordinator unreachable or closed),
+  // UNAUTHENTICATED (wrong or missing secret, or the coordinator failed to prove it knows it),
+  // PROTOCOL_MISMATCH (other version), DEADLINE_EXCEEDED (connect_timeout), DATA_LOSS (garbage).
+  static Result<std::unique_ptr<PeerClient>> join(PeerOptions options);
+  ~PeerClient();
+  PeerClient(const PeerClient&) = delete;
+  PeerClient& operator=(const PeerClient&) = delete;
+
+  uint64_t peer_id() const { return peer_id_; }
+  MembershipView view() const;
+  // OK while connected; the reason once the connection to the coordinator is gone.
+  Status health() const;
+
+  // Waits until pred(view) holds. DEADLINE_EXCEEDED on timeout; the health() status if the
+  // coordinator connection is lost first.
+  Status wait_for(const std::function<bool(const MembershipView&)>& pred, Deadline deadline) const;
+  // Waits for an epoch newer than `epoch`.
+  Result<MembershipView> wait_for_epoch_after(uint64_t epoch, Deadline deadline) const;
+
+  // Called on the client's reader thread for every new epoch (keep it short; no calls back into
+  // this object that wait).
+  void set_epoch_listener(std::function<void(const MembershipView&)> listener);
+
+  // The commit vote of a collective operation: reports OpDone and waits for OpCommit. ABORTED if
+  // the epoch moves past op.epoch first, UNAVAILABLE if the coordinator is lost,
+  // DEADLINE_EXCEEDED at the deadline.
+  Status vote(const wire::OpId& op, Deadline deadline);
+
+  // Graceful leave: tells the coordinator and closes. Idempotent.
+  void leave(const std::string& reason);
+
+ private:
+  explicit PeerClient(PeerOptions options);
+  Status handshake(Deadline deadline);
+  void reader_loop();
+  void heartbeat_loop();
+  void fail(Status why);
+
+  PeerOptions options_;
+  std::unique_ptr<transport::Connection> conn_;
+  uint64_t peer_id_ = 0;
+  Duration heartbeat_period_{};
+  Duration heartbeat_timeout_{};
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  MembershipView view_;
+  Status health_;
+  TimePoint last_ack_;
+  std::set<wire::OpId> commits_;  // OpCommits received for the current epoch
+  std::function<void(const MembershipView&)> listener_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> heartbeat_seq_{0};
+
+  std::thread reader_;
+  std::thread heartbeat_;
+};
+
+}  // namespace loco::membership
