@@ -1,0 +1,238 @@
+// capi.cc: every extern "C" function of include/loco/loco.h. It translates between C handles and
+// the C++ objects, turns Status into loco_status_t plus a thread-local message, and makes sure no
+// exception crosses the boundary. No logic of its own lives here.
+#include "loco/loco.h"
+
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "membership/auth.h"
+#include "membership/coordinator.h"
+#include "membership/peer.h"
+
+struct loco_coordinator {
+  std::unique_ptr<loco::membership::Coordinator> impl;
+};
+
+struct loco_comm {
+  loco::membership::PeerOptions options;
+  std::unique_ptr<loco::membership::PeerClient> client;
+};
+
+namespace {
+
+thread_local std::string g_last_error;
+
+loco_status_t fail(const loco::Status& s) {
+  g_last_error = s.to_string();
+  return static_cast<loco_status_t>(s.code());
+}
+
+loco_status_t ok() {
+  g_last_error.clear();
+  return LOCO_OK;
+}
+
+// Runs `body`, catching anything thrown (a bug, or std::bad_alloc) as INTERNAL/RESOURCE_EXHAUSTED.
+template <typename F>
+loco_status_t guarded(F&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(loco::ResourceExhausted("out of memory"));
+  } catch (const std::exception& e) {
+    return fail(loco::Internal(std::string("unexpected exception: ") + e.what()));
+  } catch (...) {
+    return fail(loco::Internal("unexpected exception"));
+  }
+}
+
+loco::Result<std::optional<loco::membership::SwarmKey>> key_from(const char* secret,
+                                                                  const char* secret_file) {
+  if (secret != nullptr) {
+    LOCO_ASSIGN_OR_RETURN(auto key, loco::membership::derive_key(secret));
+    return std::optional<loco::membership::SwarmKey>{key};
+  }
+  return loco::membership::load_swarm_key(secret_file != nullptr ? secret_file : "");
+}
+
+loco_status_t connected(const loco_comm_t* comm) {
+  if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
+  if (!comm->client) return fail(loco::FailedPrecondition("comm is not connected"));
+  loco::Status h = comm->client->health();
+  if (!h.ok()) return fail(h);
+  return ok();
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* loco_last_error(void) { return g_last_error.c_str(); }
+
+const char* loco_status_name(loco_status_t status) {
+  if (status < LOCO_OK || status > LOCO_INTERNAL) return "UNKNOWN";
+  return loco::status_code_name(static_cast<loco::StatusCode>(status)).data();
+}
+
+int loco_api_version(void) { return LOCO_API_VERSION; }
+
+void loco_coordinator_options_init(loco_coordinator_options_t* o) {
+  if (o == nullptr) return;
+  *o = loco_coordinator_options_t{};
+  o->struct_size = sizeof(*o);
+  o->host = "127.0.0.1";
+  o->heartbeat_period_ms = 500;
+  o->heartbeat_timeout_ms = 3000;
+  o->join_window_ms = 200;
+}
+
+loco_status_t loco_coordinator_create(const loco_coordinator_options_t* o, loco_coordinator_t** out) {
+  return guarded([&]() -> loco_status_t {
+    if (o == nullptr || out == nullptr) return fail(loco::InvalidArgument("NULL argument"));
+    if (o->struct_size != sizeof(*o)) {
+      return fail(loco::InvalidArgument("options not initialized by loco_coordinator_options_init"));
+    }
+    *out = nullptr;
+    loco::membership::CoordinatorOptions opts;
+    opts.host = o->host != nullptr ? o->host : "127.0.0.1";
+    opts.port = o->port;
+    auto key = key_from(o->secret, o->secret_file);
+    if (!key.ok()) return fail(key.status());
+    opts.key = *key;
+    opts.config.heartbeat_period = std::chrono::milliseconds(o->heartbeat_period_ms);
+    opts.config.heartbeat_timeout = std::chrono::milliseconds(o->heartbeat_timeout_ms);
+    opts.config.join_window = std::chrono::milliseconds(o->join_window_ms);
+    auto c = loco::membership::Coordinator::start(opts);
+    if (!c.ok()) return fail(c.status());
+    *out = new loco_coordinator{std::move(c).value()};
+    return ok();
+  });
+}
+
+uint16_t loco_coordinator_port(const loco_coordinator_t* c) {
+  return c != nullptr ? c->impl->port() : 0;
+}
+
+uint64_t loco_coordinator_epoch(const loco_coordinator_t* c) {
+  return c != nullptr ? c->impl->epoch() : 0;
+}
+
+void loco_coordinator_destroy(loco_coordinator_t* c) {
+  try {
+    delete c;
+  } catch (...) {
+  }
+}
+
+void loco_comm_options_init(loco_comm_options_t* o) {
+  if (o == nullptr) return;
+  *o = loco_comm_options_t{};
+  o->struct_size = sizeof(*o);
+  o->coordinator_host = "127.0.0.1";
+  o->connect_timeout_ms = 10000;
+}
+
+loco_status_t loco_comm_create(const loco_comm_options_t* o, loco_comm_t** out) {
+  return guarded([&]() -> loco_status_t {
+    if (o == nullptr || out == nullptr) return fail(loco::InvalidArgument("NULL argument"));
+    if (o->struct_size != sizeof(*o)) {
+      return fail(loco::InvalidArgument("options not initialized by loco_comm_options_init"));
+    }
+    *out = nullptr;
+    if (o->coordinator_port == 0) return fail(loco::InvalidArgument("coordinator_port is 0"));
+    auto comm = std::make_unique<loco_comm>();
+    comm->options.coordinator_host = o->coordinator_host != nullptr ? o->coordinator_host : "127.0.0.1";
+    comm->options.coordinator_port = o->coordinator_port;
+    auto key = key_from(o->secret, o->secret_file);
+    if (!key.ok()) return fail(key.status());
+    comm->options.key = *key;
+    comm->options.name = o->name != nullptr ? o->name : "";
+    comm->options.connect_timeout = std::chrono::milliseconds(o->connect_timeout_ms);
+    *out = comm.release();
+    return ok();
+  });
+}
+
+loco_status_t loco_comm_connect(loco_comm_t* comm) {
+  return guarded([&]() -> loco_status_t {
+    if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
+    if (comm->client) return fail(loco::FailedPrecondition("comm is already connected"));
+    auto client = loco::membership::PeerClient::join(comm->options);
+    if (!client.ok()) return fail(client.status());
+    comm->client = std::move(client).value();
+    return ok();
+  });
+}
+
+loco_status_t loco_comm_wait_for_world(loco_comm_t* comm, int32_t min_world, int32_t timeout_ms) {
+  return guarded([&]() -> loco_status_t {
+    if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
+    if (!comm->client) return fail(loco::FailedPrecondition("comm is not connected"));
+    if (min_world < 1) return fail(loco::InvalidArgument("min_world must be at least 1"));
+    loco::Deadline d = timeout_ms < 0 ? loco::Deadline::never()
+                                      : loco::Deadline::after(std::chrono::milliseconds(timeout_ms));
+    loco::Status s = comm->client->wait_for(
+        [&](const loco::membership::MembershipView& v) {
+          return v.rank >= 0 && v.world_size() >= min_world;
+        },
+        d);
+    return s.ok() ? ok() : fail(s);
+  });
+}
+
+loco_status_t loco_comm_wait_for_epoch(loco_comm_t* comm, uint64_t after_epoch, int32_t timeout_ms) {
+  return guarded([&]() -> loco_status_t {
+    if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
+    if (!comm->client) return fail(loco::FailedPrecondition("comm is not connected"));
+    loco::Deadline d = timeout_ms < 0 ? loco::Deadline::never()
+                                      : loco::Deadline::after(std::chrono::milliseconds(timeout_ms));
+    auto v = comm->client->wait_for_epoch_after(after_epoch, d);
+    return v.ok() ? ok() : fail(v.status());
+  });
+}
+
+loco_status_t loco_comm_world_size(const loco_comm_t* comm, int32_t* out) {
+  return guarded([&]() -> loco_status_t {
+    if (out == nullptr) return fail(loco::InvalidArgument("out is NULL"));
+    loco_status_t s = connected(comm);
+    if (comm != nullptr && comm->client) *out = comm->client->view().world_size();
+    return s;
+  });
+}
+
+loco_status_t loco_comm_rank(const loco_comm_t* comm, int32_t* out) {
+  return guarded([&]() -> loco_status_t {
+    if (out == nullptr) return fail(loco::InvalidArgument("out is NULL"));
+    loco_status_t s = connected(comm);
+    if (comm != nullptr && comm->client) *out = comm->client->view().rank;
+    return s;
+  });
+}
+
+loco_status_t loco_comm_epoch(const loco_comm_t* comm, uint64_t* out) {
+  return guarded([&]() -> loco_status_t {
+    if (out == nullptr) return fail(loco::InvalidArgument("out is NULL"));
+    loco_status_t s = connected(comm);
+    if (comm != nullptr && comm->client) *out = comm->client->view().epoch;
+    return s;
+  });
+}
+
+uint64_t loco_comm_peer_id(const loco_comm_t* comm) {
+  return comm != nullptr && comm->client ? comm->client->peer_id() : 0;
+}
+
+void loco_comm_destroy(loco_comm_t* comm) {
+  try {
+    if (comm != nullptr && comm->client && comm->client->health().ok()) {
+      comm->client->leave("loco_comm_destroy");
+    }
+    delete comm;
+  } catch (...) {
+  }
+}
+
+}  // extern "C"
