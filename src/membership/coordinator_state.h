@@ -5,20 +5,26 @@
 // The I/O shell that feeds it is coordinator.h.
 //
 // Rules:
-//  - Epoch 0 is the empty swarm. Every membership change makes exactly one new epoch (epoch + 1), and
-//    every member of the new epoch is sent it (SendEpoch). Several changes handled in one call make one
-//    epoch.
-//  - A joining peer gets a peer id and a Welcome at once, and waits as "pending" until the next epoch
-//    boundary: the first tick at least `join_window` after the oldest pending join, or any epoch
-//    change made for another reason (a death or leave), whichever comes first.
+//  - Epoch 0 is the empty swarm. Every membership change makes exactly one new epoch (epoch + 1),
+//    and every member of the new epoch is sent it (SendEpoch). Several changes handled in one call
+//    make one epoch.
+//  - A joining peer gets a peer id and a Welcome at once, and waits as "pending" until the next
+//    epoch boundary: the first tick at least `join_window` after the oldest pending join, or any
+//    epoch change made for another reason (a death or leave), whichever comes first.
 //  - Ring order is the order of admission; survivors keep their relative order.
 //  - A member or pending peer whose last heartbeat (or join) is older than `heartbeat_timeout` is
 //    declared dead on the next tick: removed, its connection closed with DEADLINE_EXCEEDED.
-//  - A graceful leave or a disconnect removes the peer at once.
+//  - A graceful leave or a disconnect removes the peer at once; a pending peer leaving makes no
+//    epoch.
+//  - A second PeerAuthenticated on a connection is a shell bug: that connection is closed with
+//    FAILED_PRECONDITION (and the peer removed). Beyond wire::kMaxMembers peers a new connection is
+//    closed with RESOURCE_EXHAUSTED. Events for unknown (or closed) connections are ignored.
+//  - If the swarm becomes empty there is still a new epoch (with no SendEpoch), so numbering stays
+//    monotonic.
 //  - Collective completion (commit vote): a member reports OpDone for (epoch, tag, seq); when every
-//    member of that epoch has reported it, every member is sent OpCommit. Reports for an epoch other
-//    than the current one are ignored (those operations abort on the peers); a new epoch forgets all
-//    open votes. Duplicate reports are harmless. Votes from non-members are ignored.
+//    member of that epoch has reported it, every member is sent OpCommit. Reports for an epoch
+//    other than the current one are ignored (those operations abort on the peers); a new epoch
+//    forgets all open votes. Duplicate reports are harmless. Votes from non-members are ignored.
 #pragma once
 
 #include <cstdint>
@@ -92,7 +98,8 @@ struct SendOpCommit {
   ConnId conn = 0;
   wire::OpId op;
 };
-using Action = std::variant<SendWelcome, SendHeartbeatAck, SendEpoch, CloseConnection, SendOpCommit>;
+using Action =
+    std::variant<SendWelcome, SendHeartbeatAck, SendEpoch, CloseConnection, SendOpCommit>;
 
 // What one removal or admission was, for logs and reports.
 struct MembershipChange {
@@ -116,6 +123,12 @@ class CoordinatorState {
   // The changes made so far, oldest first (bounded: the last 1024).
   const std::vector<MembershipChange>& history() const { return history_; }
   const CoordinatorConfig& config() const { return config_; }
+  // Commit votes still waiting for some member (bounded by kMaxOpenVotes).
+  size_t open_vote_count() const { return votes_.size(); }
+
+  static constexpr size_t kMaxHistory = 1024;
+  // Beyond this many open votes the oldest is dropped, so a misbehaving peer cannot grow memory.
+  static constexpr size_t kMaxOpenVotes = 4096;
 
  private:
   struct PeerInfo {
@@ -125,20 +138,36 @@ class CoordinatorState {
     bool admitted = false;
   };
 
+  struct OpenVote {
+    uint64_t opened = 0;         // key into vote_order_
+    std::vector<ConnId> voters;  // unique members of the current epoch
+  };
+
+  void on_join(const PeerAuthenticated& e, TimePoint now, std::vector<Action>& out);
+  void on_heartbeat(const HeartbeatReceived& e, TimePoint now, std::vector<Action>& out);
+  void on_leave(const LeaveRequested& e, std::vector<Action>& out);
+  void on_disconnect(const Disconnected& e, std::vector<Action>& out);
+  void on_op_done(const OpDoneReceived& e, std::vector<Action>& out);
+  void on_tick(TimePoint now, std::vector<Action>& out);
+
   // Forms a new epoch from the admitted survivors plus every pending peer.
   void new_epoch(MembershipChange change, std::vector<Action>& out);
-  void remove(ConnId conn, bool graceful, Status why, MembershipChange& change,
+  // Forgets `conn` and closes it with `why`. Returns true when it was an admitted member (then
+  // `change` records it and the caller must form a new epoch).
+  bool remove(ConnId conn, bool graceful, Status why, MembershipChange& change,
               std::vector<Action>& out);
 
   CoordinatorConfig config_;
   uint64_t epoch_ = 0;
   uint64_t next_peer_id_ = 1;
-  std::map<ConnId, PeerInfo> peers_;     // every authenticated peer, admitted or pending
-  std::vector<ConnId> ring_;             // admitted peers, ring order
-  std::vector<ConnId> pending_;          // admission order
-  std::vector<wire::Member> members_;    // cached view of ring_
+  std::map<ConnId, PeerInfo> peers_;   // every authenticated peer, admitted or pending
+  std::vector<ConnId> ring_;           // admitted peers, ring order
+  std::vector<ConnId> pending_;        // admission order
+  std::vector<wire::Member> members_;  // cached view of ring_
   std::vector<MembershipChange> history_;
-  std::map<wire::OpId, std::vector<ConnId>> votes_;  // open commit votes of the current epoch
+  std::map<wire::OpId, OpenVote> votes_;       // open commit votes of the current epoch
+  std::map<uint64_t, wire::OpId> vote_order_;  // the same votes, oldest first
+  uint64_t next_vote_ = 0;
 };
 
 }  // namespace loco::membership

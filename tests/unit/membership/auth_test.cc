@@ -1,0 +1,175 @@
+// auth_test.cc: the swarm key and handshake proofs (membership/auth.h): key derivation, client and
+// server proofs over both nonces, constant-time matching, and loading the secret from a file or the
+// LOCO_SECRET environment variable. The handshake over a connection is the coordinator's test.
+#include "membership/auth.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+namespace loco::membership {
+namespace {
+
+wire::Nonce nonce_of(uint8_t fill) {
+  wire::Nonce n;
+  n.fill(std::byte{fill});
+  return n;
+}
+
+SwarmKey key_of(std::string_view secret) {
+  auto key = derive_key(secret);
+  EXPECT_TRUE(key.ok()) << key.status().to_string();
+  return key.ok() ? *key : SwarmKey{};
+}
+
+TEST(Auth, DeriveKeyIsDeterministicAndDependsOnTheSecret) {
+  const SwarmKey a1 = key_of("correct horse");
+  const SwarmKey a2 = key_of("correct horse");
+  const SwarmKey b = key_of("correct horsf");
+  EXPECT_EQ(a1.bytes, a2.bytes);
+  EXPECT_NE(a1.bytes, b.bytes);
+  EXPECT_NE(a1.bytes, SwarmKey{}.bytes);
+}
+
+TEST(Auth, EmptySecretIsInvalid) {
+  auto key = derive_key("");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Auth, ClientAndServerProofsDiffer) {
+  const SwarmKey key = key_of("s3cret");
+  const auto c = nonce_of(1);
+  const auto s = nonce_of(2);
+  EXPECT_NE(client_proof(key, c, s), server_proof(key, c, s));
+  // Deterministic for the same inputs.
+  EXPECT_EQ(client_proof(key, c, s), client_proof(key, c, s));
+  EXPECT_EQ(server_proof(key, c, s), server_proof(key, c, s));
+}
+
+TEST(Auth, ProofDependsOnBothNoncesAndTheKey) {
+  const SwarmKey key = key_of("s3cret");
+  const auto base = client_proof(key, nonce_of(1), nonce_of(2));
+  EXPECT_NE(base, client_proof(key, nonce_of(3), nonce_of(2)));
+  EXPECT_NE(base, client_proof(key, nonce_of(1), nonce_of(3)));
+  EXPECT_NE(base, client_proof(key, nonce_of(2), nonce_of(1)));  // order matters
+  EXPECT_NE(base, client_proof(key_of("other"), nonce_of(1), nonce_of(2)));
+
+  // A single flipped bit in a nonce changes the proof.
+  auto c = nonce_of(1);
+  c[wire::kNonceSize - 1] ^= std::byte{1};
+  EXPECT_NE(base, client_proof(key, c, nonce_of(2)));
+  const auto sbase = server_proof(key, nonce_of(1), nonce_of(2));
+  EXPECT_NE(sbase, server_proof(key, nonce_of(1), nonce_of(4)));
+}
+
+TEST(Auth, ProofMatches) {
+  const SwarmKey key = key_of("s3cret");
+  const auto p = client_proof(key, nonce_of(1), nonce_of(2));
+  EXPECT_TRUE(proof_matches(p, p));
+  auto q = p;
+  q[0] ^= std::byte{0x80};
+  EXPECT_FALSE(proof_matches(p, q));
+  q = p;
+  q[wire::kProofSize - 1] ^= std::byte{1};
+  EXPECT_FALSE(proof_matches(p, q));
+  EXPECT_FALSE(proof_matches(p, wire::Proof{}));
+}
+
+TEST(Auth, NoncesAreFresh) {
+  const auto a = make_nonce();
+  const auto b = make_nonce();
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, wire::Nonce{});
+}
+
+// Saves and restores LOCO_SECRET, and removes the temp files it hands out.
+class LoadSwarmKey : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* v = std::getenv("LOCO_SECRET")) saved_ = v;
+    unsetenv("LOCO_SECRET");
+  }
+  void TearDown() override {
+    if (saved_) {
+      setenv("LOCO_SECRET", saved_->c_str(), 1);
+    } else {
+      unsetenv("LOCO_SECRET");
+    }
+    std::error_code ec;
+    for (const auto& p : files_) std::filesystem::remove(p, ec);
+  }
+  std::string write_file(const std::string& contents) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    auto path = std::filesystem::temp_directory_path() /
+                ("loco_auth_test_" + std::to_string(::getpid()) + "_" + info->name() + "_" +
+                 std::to_string(files_.size()));
+    std::ofstream(path, std::ios::binary) << contents;
+    files_.push_back(path);
+    return path.string();
+  }
+
+  std::optional<std::string> saved_;
+  std::vector<std::filesystem::path> files_;
+};
+
+TEST_F(LoadSwarmKey, FromFileWithTrailingNewlineStripped) {
+  const SwarmKey expected = key_of("file-secret");
+  for (const std::string contents : {"file-secret", "file-secret\n", "file-secret\r\n"}) {
+    auto key = load_swarm_key(write_file(contents));
+    ASSERT_TRUE(key.ok()) << key.status().to_string();
+    ASSERT_TRUE(key->has_value());
+    EXPECT_EQ((*key)->bytes, expected.bytes) << "contents: " << contents;
+  }
+}
+
+TEST_F(LoadSwarmKey, FromEnvironment) {
+  ASSERT_EQ(setenv("LOCO_SECRET", "env-secret", 1), 0);
+  auto key = load_swarm_key("");
+  ASSERT_TRUE(key.ok()) << key.status().to_string();
+  ASSERT_TRUE(key->has_value());
+  EXPECT_EQ((*key)->bytes, key_of("env-secret").bytes);
+}
+
+TEST_F(LoadSwarmKey, FileWinsOverEnvironment) {
+  ASSERT_EQ(setenv("LOCO_SECRET", "env-secret", 1), 0);
+  auto key = load_swarm_key(write_file("file-secret\n"));
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(key->has_value());
+  EXPECT_EQ((*key)->bytes, key_of("file-secret").bytes);
+}
+
+TEST_F(LoadSwarmKey, NoneConfiguredIsNullopt) {
+  auto key = load_swarm_key("");
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(key->has_value());
+  // An empty variable counts as unset.
+  ASSERT_EQ(setenv("LOCO_SECRET", "", 1), 0);
+  key = load_swarm_key("");
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(key->has_value());
+}
+
+TEST_F(LoadSwarmKey, UnreadableFileIsInvalidArgument) {
+  const auto missing = std::filesystem::temp_directory_path() /
+                       ("loco_auth_test_missing_" + std::to_string(::getpid()));
+  auto key = load_swarm_key(missing.string());
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(LoadSwarmKey, EmptyFileIsInvalidArgument) {
+  for (const std::string contents : {"", "\n", "\r\n\n"}) {
+    auto key = load_swarm_key(write_file(contents));
+    ASSERT_FALSE(key.ok());
+    EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
+  }
+}
+
+}  // namespace
+}  // namespace loco::membership
