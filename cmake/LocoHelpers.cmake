@@ -13,6 +13,15 @@ if(LOCO_SANITIZE)
   add_link_options(-fsanitize=${_loco_san})
 endif()
 
+# LOCO_BUILD_FUZZ with clang: every target gets libFuzzer coverage instrumentation plus ASan/UBSan,
+# so the fuzz binaries (tests/fuzz, which add -fsanitize=fuzzer themselves) see into the libraries.
+# vptr and function checks are left out: their runtime is C++-only, and C programs link libloco too.
+if(LOCO_BUILD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr,function
+                      -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 function(loco_add_library name)
   cmake_parse_arguments(A "" "" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
   add_library(${name} STATIC ${A_SOURCES})

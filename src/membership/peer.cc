@@ -20,6 +20,10 @@ PeerClient::PeerClient(PeerOptions options)
     : options_(std::move(options)), listener_(options_.on_epoch) {}
 
 Result<std::unique_ptr<PeerClient>> PeerClient::join(PeerOptions options) {
+  if (options.name.size() > wire::kMaxNameLen || options.data_host.size() > wire::kMaxNameLen) {
+    return InvalidArgument("peer name and data host must be at most " +
+                           std::to_string(wire::kMaxNameLen) + " bytes");
+  }
   std::unique_ptr<PeerClient> p(new PeerClient(std::move(options)));
   const Deadline deadline = Deadline::after(p->options_.connect_timeout);
   transport::TcpOptions tcp;

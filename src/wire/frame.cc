@@ -67,7 +67,8 @@ void encode_header(MsgType type, ByteSpan payload, std::byte (&out)[kFrameHeader
   store_le<uint16_t>(out + 6, static_cast<uint16_t>(type));
   store_le<uint32_t>(out + 8, flags);
   store_le<uint32_t>(out + 12, static_cast<uint32_t>(payload.size()));
-  store_le<uint64_t>(out + 16, frame_checksum(out, payload));
+  const bool header_only = (flags & kFlagHeaderChecksumOnly) != 0;
+  store_le<uint64_t>(out + 16, frame_checksum(out, header_only ? ByteSpan{} : payload));
 }
 
 Bytes encode_frame(MsgType type, ByteSpan payload, uint32_t flags) {
@@ -96,7 +97,9 @@ Result<FrameHeader> decode_header(ByteSpan header, uint32_t max_payload) {
   if (!is_known_type(type)) return DataLoss("unknown message type " + std::to_string(type));
   h.type = static_cast<MsgType>(type);
   h.flags = load_le<uint32_t>(p + 8);
-  if (h.flags != 0) return DataLoss("reserved frame flags set: " + std::to_string(h.flags));
+  if (h.flags != 0 && !(h.flags == kFlagHeaderChecksumOnly && h.type == MsgType::kData)) {
+    return DataLoss("reserved frame flags set: " + std::to_string(h.flags));
+  }
   h.length = load_le<uint32_t>(p + 12);
   if (h.length > max_payload) {
     return ResourceExhausted("frame payload of " + std::to_string(h.length) +
@@ -110,7 +113,8 @@ Status verify_payload(const FrameHeader& header, ByteSpan header_bytes, ByteSpan
   if (header_bytes.size() < kFrameHeaderSize || payload.size() != header.length) {
     return DataLoss("frame payload length does not match its header");
   }
-  if (frame_checksum(header_bytes.data(), payload) != header.checksum) {
+  const bool header_only = (header.flags & kFlagHeaderChecksumOnly) != 0;
+  if (frame_checksum(header_bytes.data(), header_only ? ByteSpan{} : payload) != header.checksum) {
     return DataLoss(std::string("bad checksum on ") + msg_type_name(header.type) + " frame");
   }
   return OkStatus();

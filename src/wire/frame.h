@@ -4,9 +4,10 @@
 //        0    4 magic     "LOCO" (0x4C 0x4F 0x43 0x4F)
 //        4    2 version   kProtocolVersion, little-endian
 //        6    2 type      MsgType
-//        8    4 flags     reserved, must be 0 in this version
+//        8    4 flags     0, or kFlagHeaderChecksumOnly on DATA frames (other bits reserved)
 //       12    4 length    payload bytes that follow the header
-//       16    8 checksum  XXH3-64 of header bytes [0,16) followed by the payload
+//       16    8 checksum  XXH3-64 of header bytes [0,16) followed by the payload (only of the
+//                         header bytes when kFlagHeaderChecksumOnly is set)
 //
 // Encoding and decoding are pure functions over byte spans. Decoding validates in an order that lets a
 // reader reject a bad frame from the 24 header bytes alone, before it allocates the payload:
@@ -30,6 +31,9 @@ inline constexpr size_t kFrameHeaderSize = 24;
 inline constexpr uint32_t kMaxControlPayload = 1u << 20;
 // Largest payload any loco connection accepts (data-plane chunks).
 inline constexpr uint32_t kMaxDataPayload = 256u << 20;
+// Flag bit 0, valid on DATA frames only: the checksum covers the 16 header bytes, not the payload
+// (the data plane may rely on TCP's own checksum for tensor bytes, saving a hash pass per byte).
+inline constexpr uint32_t kFlagHeaderChecksumOnly = 1u << 0;
 
 enum class MsgType : uint16_t {
   // Control plane: peer <-> coordinator (docs/protocol.md).

@@ -93,7 +93,7 @@ Bytes Reject::encode() const {
   Bytes out;
   ByteWriter w(out);
   w.put<int32_t>(static_cast<int32_t>(code));
-  w.put_string(reason);
+  w.put_string(std::string_view(reason).substr(0, kMaxReasonLen));
   return out;
 }
 

@@ -63,7 +63,8 @@ struct Welcome {
 };
 Result<Welcome> decode_welcome(ByteSpan payload);
 
-// either direction: the sender refuses and closes the connection.
+// either direction: the sender refuses and closes the connection. encode() truncates the reason to
+// kMaxReasonLen so a long message never turns a REJECT into DATA_LOSS.
 struct Reject {
   StatusCode code = StatusCode::kInternal;
   std::string reason;
@@ -103,7 +104,8 @@ struct Epoch {
 };
 Result<Epoch> decode_epoch(ByteSpan payload);
 
-// peer -> coordinator: graceful leave; the coordinator closes the connection after the next epoch.
+// peer -> coordinator: graceful leave; the coordinator closes the connection at once and sends the
+// remaining members a new epoch.
 struct Leave {
   std::string reason;
   Bytes encode() const;
