@@ -4,8 +4,10 @@
 //   DEADLINE_EXCEEDED  the deadline passed. If no byte of the frame had moved yet the connection is
 //                      still usable; if it expired mid-frame the stream is desynchronized and the
 //                      connection is closed (later calls return UNAVAILABLE).
-//   DATA_LOSS / PROTOCOL_MISMATCH / RESOURCE_EXHAUSTED  a bad frame arrived (see frame.h); the
-//                      connection is closed.
+//   DATA_LOSS / PROTOCOL_MISMATCH / RESOURCE_EXHAUSTED  a bad frame arrived (see frame.h). The
+//                      receive side is closed for good (later receives return UNAVAILABLE), but
+//                      the send side stays open so the receiver can answer with a REJECT saying
+//                      why; call close() after that.
 // Threading: one thread may send while another receives; concurrent senders are serialized;
 // close() may be called from any thread and wakes blocked calls.
 // Implementations: tcp.h (Asio sockets) and loopback.h (in-process, with a fault injector).
@@ -66,6 +68,12 @@ class Connection {
   virtual uint32_t max_payload() const = 0;
   virtual ConnectionStats stats() const = 0;
 };
+
+// Writes the 24 header bytes of a frame whose payload is the concatenation of `parts` (the checksum
+// covers them in order), so a sender can gather the parts without copying them into one buffer.
+// Equivalent to wire::encode_header on the concatenated payload.
+void encode_header_parts(wire::MsgType type, std::span<const ByteSpan> parts,
+                         std::byte (&out)[wire::kFrameHeaderSize]);
 
 class Listener {
  public:

@@ -90,9 +90,18 @@ TEST(MessageReject, OversizeStringsAreDataLoss) {
   e.members[2].data_host = std::string(kMaxNameLen + 1, 'h');
   EXPECT_EQ(decode_epoch(e.encode()).status().code(), StatusCode::kDataLoss);
 
+  // Reject::encode truncates long reasons (so a REJECT always arrives as itself) ...
   Reject r = samples::reject();
   r.reason = std::string(kMaxReasonLen + 1, 'r');
-  EXPECT_EQ(decode_reject(r.encode()).status().code(), StatusCode::kDataLoss);
+  auto truncated = decode_reject(r.encode());
+  ASSERT_TRUE(truncated.ok()) << truncated.status().to_string();
+  EXPECT_EQ(truncated->reason.size(), kMaxReasonLen);
+  // ... but a forged oversize reason on the wire is still DATA_LOSS.
+  Bytes forged;
+  ByteWriter fw(forged);
+  fw.put<int32_t>(static_cast<int32_t>(StatusCode::kAborted));
+  fw.put_string(std::string(kMaxReasonLen + 1, 'r'));
+  EXPECT_EQ(decode_reject(forged).status().code(), StatusCode::kDataLoss);
   Leave l;
   l.reason = std::string(kMaxReasonLen + 1, 'r');
   EXPECT_EQ(decode_leave(l.encode()).status().code(), StatusCode::kDataLoss);

@@ -1,0 +1,107 @@
+// tcp_connection.h: internal to the transport module. The Connection over one connected,
+// non-blocking TCP socket: the data-plane hot path. tcp.cc makes these (Asio dials and accepts,
+// then hands the fd over); nothing outside src/transport includes this file.
+//
+// Hot path: a send is one sendmsg(MSG_NOSIGNAL) with an iovec of the header and the caller's parts
+// (poll only when the socket buffer is full). A receive reads the header through a small read-ahead
+// buffer (small frames usually arrive with their header in one recv) and reads large payloads
+// straight into the caller's buffer, hashing each piece while it is still in cache.
+// fd lifetime: close() only shuts the socket down (which wakes any poll on it, in any thread);
+// the descriptor itself is closed by the destructor, so it can never be reused under a poller.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "transport/connection.h"
+
+struct XXH3_state_s;
+
+namespace loco::transport {
+
+class TcpConnection final : public Connection {
+ public:
+  // Takes ownership of `fd`, a connected socket already in non-blocking mode.
+  TcpConnection(int fd, std::string remote_address, bool remote_is_loopback, uint32_t max_payload);
+  ~TcpConnection() override;
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  Status send_parts(wire::MsgType type, std::span<const ByteSpan> parts,
+                    Deadline deadline) override;
+  Result<wire::FrameHeader> receive_header(Deadline deadline) override;
+  Status receive_payload(MutableByteSpan out, Deadline deadline) override;
+
+  void close() override;
+  bool is_closed() const override { return closed_.load(std::memory_order_acquire); }
+
+  std::string remote_address() const override { return remote_address_; }
+  bool remote_is_loopback() const override { return remote_is_loopback_; }
+
+  void set_max_payload(uint32_t bytes) override {
+    max_payload_.store(bytes, std::memory_order_relaxed);
+  }
+  uint32_t max_payload() const override { return max_payload_.load(std::memory_order_relaxed); }
+  ConnectionStats stats() const override;
+
+ private:
+  struct HashStateDeleter {
+    void operator()(XXH3_state_s* s) const;
+  };
+
+  // Waits until the socket is ready for `events`: OK (ready or hung up; the next syscall tells),
+  // DEADLINE_EXCEEDED, or UNAVAILABLE once close() was called.
+  Status wait(short events, Deadline deadline);
+  // Turns a failed recv's result into OK (retry: interrupted, or readable after waiting) or an
+  // error.
+  Status after_recv_failure(ssize_t n, int err, Deadline deadline);
+  // Reads whatever is available (at least one byte) into the read-ahead buffer.
+  Status fill(Deadline deadline);
+  Status closed_status() const;
+  bool acquire_send(Deadline deadline);
+  void release_send();
+  // Closes the connection and returns `s` (for errors that desynchronize or break the stream).
+  Status fail(Status s);
+  // A bad frame arrived: receiving stops for good, sending still works (see connection.h).
+  Status fail_receive(Status s);
+  Status rx_failed_status() const;
+  void linger_drain();
+
+  const int fd_;
+  const std::string remote_address_;
+  const bool remote_is_loopback_;
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> rx_failed_{false};
+  mutable std::mutex rx_mu_;  // guards rx_failure_
+  Status rx_failure_;
+  std::atomic<uint32_t> max_payload_;
+
+  // Serializes senders (frames never interleave on the wire). A flag under a mutex rather than a
+  // timed_mutex, so that a sender queued behind a long frame still honours its own deadline
+  // (and because TSan does not model pthread_mutex_clocklock).
+  std::mutex send_mu_;
+  std::condition_variable send_cv_;
+  bool sending_ = false;
+
+  // Receive state, owned by the (single) receiving thread.
+  std::unique_ptr<std::byte[]> rbuf_;
+  size_t rbeg_ = 0;  // unread bytes are rbuf_[rbeg_, rend_)
+  size_t rend_ = 0;
+  bool payload_pending_ = false;
+  wire::FrameHeader header_;
+  std::unique_ptr<XXH3_state_s, HashStateDeleter> hash_;
+
+  std::atomic<uint64_t> bytes_sent_{0};
+  std::atomic<uint64_t> bytes_received_{0};
+  std::atomic<uint64_t> frames_sent_{0};
+  std::atomic<uint64_t> frames_received_{0};
+};
+
+}  // namespace loco::transport
