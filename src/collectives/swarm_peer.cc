@@ -1,0 +1,73 @@
+// swarm_peer.cc: wiring of PeerClient, Mesh and Communicator (see swarm_peer.h).
+#include "collectives/swarm_peer.h"
+
+#include <thread>
+
+namespace loco::collectives {
+
+// Commit votes through the coordinator.
+class SwarmPeer::Voter : public CommitVoter {
+ public:
+  explicit Voter(membership::PeerClient* client) : client_(client) {}
+  Status vote(const wire::OpId& op, Deadline deadline) override { return client_->vote(op, deadline); }
+
+ private:
+  membership::PeerClient* client_;
+};
+
+Result<std::unique_ptr<SwarmPeer>> SwarmPeer::join(SwarmPeerOptions options) {
+  std::unique_ptr<SwarmPeer> p(new SwarmPeer());
+  if (!options.mesh.key && options.peer.key) options.mesh.key = options.peer.key->bytes;
+  auto mesh = Mesh::listen_tcp(options.mesh);
+  if (!mesh.ok()) return mesh.status().with_context("data-plane listener");
+  p->mesh_ = std::move(mesh).value();
+  options.peer.data_port = p->mesh_->port();
+  if (options.peer.data_host.empty() && options.mesh.listen_host != "0.0.0.0" &&
+      options.mesh.listen_host != "::") {
+    options.peer.data_host = options.mesh.listen_host;
+  }
+  Mesh* mesh_ptr = p->mesh_.get();
+  auto user_listener = options.peer.on_epoch;
+  options.peer.on_epoch = [mesh_ptr, user_listener](const membership::MembershipView& v) {
+    if (v.rank >= 0) {
+      Status s = mesh_ptr->set_epoch(v.epoch, v.members[static_cast<size_t>(v.rank)].peer_id,
+                                     v.members);
+      s.ignore();  // a failed epoch shows up as failed operations, which retry
+    }
+    if (user_listener) user_listener(v);
+  };
+  auto client = membership::PeerClient::join(options.peer);
+  if (!client.ok()) return client.status();
+  p->client_ = std::move(client).value();
+  p->voter_ = std::make_unique<Voter>(p->client_.get());
+  p->comm_ = std::make_unique<Communicator>(*p->mesh_, *p->voter_, options.comm);
+  return p;
+}
+
+SwarmPeer::~SwarmPeer() {
+  comm_.reset();
+  if (mesh_) mesh_->shutdown();
+  client_.reset();
+}
+
+Status SwarmPeer::wait_for_world(int min_world, Deadline deadline) {
+  uint64_t epoch = 0;
+  LOCO_RETURN_IF_ERROR(client_->wait_for(
+      [&](const membership::MembershipView& v) {
+        epoch = v.epoch;
+        return v.rank >= 0 && v.world_size() >= min_world;
+      },
+      deadline));
+  // The epoch listener installs the links right after the view changes: wait for that too.
+  while (mesh_->epoch() < epoch) {
+    if (deadline.expired()) return DeadlineExceeded("waiting for the data-plane links");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return mesh_->wait_ready(deadline);
+}
+
+void SwarmPeer::leave(const std::string& reason) {
+  if (client_) client_->leave(reason);
+}
+
+}  // namespace loco::collectives
