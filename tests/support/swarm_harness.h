@@ -113,7 +113,24 @@ class SwarmHarness {
     peers_.push_back(std::move(p));
     return peers_.size() - 1;
   }
+  // Starts `loco worker` (verified all-reduces with retry, see tools/loco/cmd_worker.cc).
+  size_t add_worker(const std::string& name, int world, size_t count, int ops, int op_delay_ms) {
+    Peer p;
+    p.name = name;
+    p.report = dir_.file(name + ".jsonl");
+    std::vector<std::string> argv = {
+        loco_bin(), "worker", "--coordinator", "127.0.0.1:" + std::to_string(port_),
+        "--report", p.report, "--world", std::to_string(world), "--count", std::to_string(count),
+        "--ops", std::to_string(ops), "--op-delay-ms", std::to_string(op_delay_ms)};
+    auto c = ChildProcess::spawn(argv, dir_.file(name + ".log"));
+    if (c.ok()) p.proc = std::move(c).value();
+    peers_.push_back(std::move(p));
+    return peers_.size() - 1;
+  }
+  // Every JSON line a peer wrote so far.
+  std::vector<nlohmann::json> reports(size_t i) const { return read_reports(peers_.at(i).report); }
   Peer& peer(size_t i) { return peers_.at(i); }
+  const Peer& peer(size_t i) const { return peers_.at(i); }
   size_t peer_count() const { return peers_.size(); }
 
   // The newest epoch a peer reported (an empty object if none yet).

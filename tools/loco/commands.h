@@ -13,5 +13,6 @@ using Runner = std::function<int()>;
 Runner add_coordinator_command(CLI::App& app);
 Runner add_peer_command(CLI::App& app);
 Runner add_swarm_command(CLI::App& app);
+Runner add_worker_command(CLI::App& app);
 
 }  // namespace loco::cli

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
       loco::cli::add_peer_command);
   add("swarm", "start a coordinator and N peers on loopback and show the live membership (default)",
       loco::cli::add_swarm_command);
+  add("worker", "collective test worker: verified all-reduces with retry (for tests)",
+      loco::cli::add_worker_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,142 @@
+// cmd_worker.cc: `loco worker`, a collective worker for multi-process and fault tests. It joins a
+// swarm, waits for a world of --world peers, then runs --ops all-reduces (fp32 sum) of --count
+// elements whose exact result every peer can compute (inputs are small integers derived from each
+// member's peer id), verifying each result. A failed operation is checked to have left the buffer
+// untouched and is retried in the next epoch. Every attempt is appended to --report as a JSON line.
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cli_util.h"
+#include "collectives/swarm_peer.h"
+#include "commands.h"
+
+namespace loco::cli {
+
+namespace {
+
+struct WorkerArgs {
+  std::string coordinator;
+  std::string report;
+  int world = 2;
+  size_t count = 1 << 20;
+  int ops = 10;
+  int op_delay_ms = 0;
+  size_t stripes = 2;
+};
+
+// A peer's input depends only on its id and the element index, so every peer can compute the exact
+// sum for any membership, even when a late joiner is at a different iteration than the others.
+float contribution(uint64_t peer_id, int /*iter*/, size_t i) {
+  return static_cast<float>((peer_id * 7 + i % 13) % 64);
+}
+
+}  // namespace
+
+Runner add_worker_command(CLI::App& app) {
+  auto args = std::make_shared<WorkerArgs>();
+  app.add_option("--coordinator", args->coordinator, "coordinator HOST:PORT")->required();
+  app.add_option("--report", args->report, "append one JSON line per attempt here")->required();
+  app.add_option("--world", args->world, "wait for this many peers before the first operation");
+  app.add_option("--count", args->count, "fp32 elements per all-reduce");
+  app.add_option("--ops", args->ops, "operations to complete");
+  app.add_option("--op-delay-ms", args->op_delay_ms, "pause between operations");
+  app.add_option("--stripes", args->stripes, "TCP connections per ring link");
+  return [args]() -> int {
+    auto hp = parse_host_port(args->coordinator);
+    auto key = load_key("");
+    if (!hp.ok() || !key.ok()) {
+      std::cerr << "loco worker: bad --coordinator or secret\n";
+      return 2;
+    }
+    auto epochs = std::make_shared<std::map<uint64_t, std::vector<uint64_t>>>();
+    auto mu = std::make_shared<std::mutex>();
+    collectives::SwarmPeerOptions opts;
+    opts.peer.coordinator_host = hp->host;
+    opts.peer.coordinator_port = hp->port;
+    opts.peer.key = *key;
+    opts.mesh.stripes = args->stripes;
+    opts.peer.on_epoch = [epochs, mu](const membership::MembershipView& v) {
+      std::lock_guard<std::mutex> lock(*mu);
+      auto& ids = (*epochs)[v.epoch];
+      for (const auto& m : v.members) ids.push_back(m.peer_id);
+    };
+    auto peer = collectives::SwarmPeer::join(opts);
+    if (!peer.ok()) {
+      std::cerr << "loco worker: " << peer.status().to_string() << "\n";
+      return 1;
+    }
+    collectives::SwarmPeer& p = **peer;
+    std::ofstream report(args->report, std::ios::app);
+    auto log = [&](nlohmann::json j) {
+      j["peer_id"] = p.peer_id();
+      report << j.dump() << "\n" << std::flush;
+    };
+    Status ready = p.wait_for_world(args->world, Deadline::after(std::chrono::seconds(60)));
+    if (!ready.ok()) {
+      std::cerr << "loco worker: " << ready.to_string() << "\n";
+      return 1;
+    }
+    std::vector<float> buf(args->count), before(args->count);
+    for (int iter = 0; iter < args->ops; ++iter) {
+      for (size_t i = 0; i < buf.size(); ++i) buf[i] = contribution(p.peer_id(), iter, i);
+      before = buf;
+      for (int attempt = 1;; ++attempt) {
+        const uint64_t epoch = p.view().epoch;
+        log({{"event", "start"}, {"iter", iter}, {"attempt", attempt}, {"epoch", epoch}});
+        const TimePoint t0 = now();
+        auto r = p.comm().all_reduce(buf.data(), buf.size(), collectives::DataType::kF32,
+                                     collectives::ReduceOp::kSum, /*tag=*/1);
+        const double ms = std::chrono::duration<double, std::milli>(now() - t0).count();
+        if (r.ok()) {
+          std::vector<uint64_t> members;
+          {
+            std::lock_guard<std::mutex> lock(*mu);
+            members = (*epochs)[r->op.epoch];
+          }
+          bool verified = !members.empty();
+          for (size_t i = 0; i < buf.size() && verified; ++i) {
+            float expect = 0;
+            for (uint64_t id : members) expect += contribution(id, iter, i);
+            verified = buf[i] == expect;
+          }
+          log({{"event", "done"}, {"iter", iter}, {"attempt", attempt}, {"status", "OK"},
+               {"epoch", r->op.epoch}, {"world", r->world_size}, {"ms", ms},
+               {"verified", verified}});
+          if (!verified) return 4;
+          break;
+        }
+        const bool untouched = std::memcmp(buf.data(), before.data(), buf.size() * 4) == 0;
+        log({{"event", "done"}, {"iter", iter}, {"attempt", attempt},
+             {"status", std::string(status_code_name(r.status().code()))},
+             {"message", r.status().message()}, {"epoch", epoch}, {"ms", ms},
+             {"untouched", untouched}});
+        if (!untouched) return 5;
+        if (!collectives::is_retryable(r.status().code()) || attempt >= 20) return 6;
+        auto next = p.client().wait_for_epoch_after(epoch, Deadline::after(std::chrono::seconds(30)));
+        if (!next.ok()) {
+          std::cerr << "loco worker: " << next.status().to_string() << "\n";
+          return 3;
+        }
+        Status again = p.wait_for_world(1, Deadline::after(std::chrono::seconds(30)));
+        again.ignore();
+      }
+      if (args->op_delay_ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(args->op_delay_ms));
+      }
+    }
+    log({{"event", "finished"}});
+    p.leave("finished");
+    return 0;
+  };
+}
+
+}  // namespace loco::cli
