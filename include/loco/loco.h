@@ -81,6 +81,9 @@ typedef struct loco_comm_options {
   const char* secret_file;       /* or a file; NULL and no secret: env LOCO_SECRET, else none */
   const char* name;              /* a label for logs; may be NULL */
   uint32_t connect_timeout_ms;   /* default 10000 */
+  const char* data_host;         /* data-plane listen address peers dial; default "127.0.0.1" */
+  uint16_t data_port;            /* 0: an ephemeral port */
+  uint32_t stripes;              /* TCP connections per ring link; default 2 (raise on long links) */
 } loco_comm_options_t;
 
 void loco_comm_options_init(loco_comm_options_t* options);
@@ -109,6 +112,69 @@ loco_status_t loco_comm_epoch(const loco_comm_t* comm, uint64_t* out);
 uint64_t loco_comm_peer_id(const loco_comm_t* comm);
 /* Leaves the swarm gracefully (if connected) and frees the communicator. NULL is ignored. */
 void loco_comm_destroy(loco_comm_t* comm);
+
+/* ---- Collectives ------------------------------------------------------------------------------
+ * Operations run over the current epoch's ring. If the membership changes during an operation it
+ * fails on every survivor with ABORTED or UNAVAILABLE (or DEADLINE_EXCEEDED for a hung peer)
+ * within a bounded time, and every input buffer and an in-place buffer are exactly as before the
+ * call: wait for the next epoch (loco_comm_wait_for_epoch) and retry. Results are bit-identical on
+ * every peer. Operations on one tag must be started in the same order on every peer; different
+ * tags may be in flight at once (async forms). */
+
+typedef enum loco_dtype {
+  LOCO_F32 = 0, LOCO_F64 = 1, LOCO_F16 = 2, LOCO_BF16 = 3, LOCO_I8 = 4,
+  LOCO_U8 = 5, LOCO_I32 = 6, LOCO_U32 = 7, LOCO_I64 = 8, LOCO_U64 = 9
+} loco_dtype_t;
+
+typedef enum loco_reduce_op { LOCO_SUM = 0, LOCO_AVG = 1, LOCO_MIN = 2, LOCO_MAX = 3 } loco_reduce_op_t;
+
+typedef enum loco_op_kind {
+  LOCO_ALL_REDUCE = 1,     /* in -> out (count elements each); in == out (or in NULL): in place */
+  LOCO_REDUCE_SCATTER = 2, /* in: count elements; out: this rank's segment (loco_segment) */
+  LOCO_ALL_GATHER = 3,     /* in: this rank's segment; out: count elements */
+  LOCO_BROADCAST = 4       /* out (count elements) becomes the root's; in is ignored */
+} loco_op_kind_t;
+
+typedef struct loco_op_desc {
+  uint32_t struct_size; /* set by loco_op_desc_init */
+  loco_op_kind_t kind;  /* default LOCO_ALL_REDUCE */
+  const void* in;
+  void* out;
+  size_t count;            /* elements of the whole buffer (see loco_op_kind_t) */
+  loco_dtype_t dtype;      /* default LOCO_F32 */
+  loco_reduce_op_t op;     /* default LOCO_SUM */
+  uint32_t root;           /* broadcast root rank */
+  uint64_t tag;            /* operations on different tags may run concurrently */
+} loco_op_desc_t;
+
+typedef struct loco_op_stats {
+  uint64_t epoch, tag, seq;
+  uint32_t world_size;
+  uint64_t bytes_sent, bytes_received; /* on the wire, headers included */
+  double duration_ms;                  /* call to commit */
+  double vote_ms;                      /* of which waiting for the commit vote */
+} loco_op_stats_t;
+
+typedef struct loco_op loco_op_t;
+
+void loco_op_desc_init(loco_op_desc_t* desc);
+/* Runs one collective and waits for it. stats may be NULL.
+ * Returns OK, INVALID_ARGUMENT (NULL, bad dtype/op/kind/root, overlapping buffers),
+ * FAILED_PRECONDITION (not connected, or not yet a member), ABORTED / UNAVAILABLE /
+ * DEADLINE_EXCEEDED (membership changed or a peer hung: retry in the next epoch). */
+loco_status_t loco_collective(loco_comm_t* comm, const loco_op_desc_t* desc, loco_op_stats_t* stats);
+/* Starts one collective; the buffers must stay valid until loco_op_wait returns. Returns OK or
+ * INVALID_ARGUMENT / FAILED_PRECONDITION; the operation's own result comes from loco_op_wait. */
+loco_status_t loco_collective_async(loco_comm_t* comm, const loco_op_desc_t* desc, loco_op_t** out);
+/* Waits for an async operation and frees its handle. stats may be NULL. Same returns as
+ * loco_collective. */
+loco_status_t loco_op_wait(loco_op_t* op, loco_op_stats_t* stats);
+/* Convenience: in-place all-reduce of buf. */
+loco_status_t loco_all_reduce(loco_comm_t* comm, void* buf, size_t count, loco_dtype_t dtype,
+                              loco_reduce_op_t op, uint64_t tag);
+/* The segment [*offset, *offset + *count) of a count-element buffer that rank owns in
+ * reduce-scatter and all-gather for a given world size. */
+void loco_segment(size_t count, uint32_t world_size, uint32_t rank, size_t* offset, size_t* seg_count);
 
 #ifdef __cplusplus
 } /* extern "C" */

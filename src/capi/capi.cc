@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "membership/auth.h"
 #include "membership/coordinator.h"
+#include "collectives/swarm_peer.h"
 #include "membership/peer.h"
 
 struct loco_coordinator {
@@ -17,8 +18,13 @@ struct loco_coordinator {
 };
 
 struct loco_comm {
-  loco::membership::PeerOptions options;
-  std::unique_ptr<loco::membership::PeerClient> client;
+  loco::collectives::SwarmPeerOptions options;
+  std::unique_ptr<loco::collectives::SwarmPeer> peer;
+  loco::membership::PeerClient* client = nullptr;  // peer->client(), once connected
+};
+
+struct loco_op {
+  loco::collectives::OpHandle handle;
 };
 
 namespace {
@@ -60,7 +66,7 @@ loco::Result<std::optional<loco::membership::SwarmKey>> key_from(const char* sec
 
 loco_status_t connected(const loco_comm_t* comm) {
   if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
-  if (!comm->client) return fail(loco::FailedPrecondition("comm is not connected"));
+  if (comm->client == nullptr) return fail(loco::FailedPrecondition("comm is not connected"));
   loco::Status h = comm->client->health();
   if (!h.ok()) return fail(h);
   return ok();
@@ -133,6 +139,8 @@ void loco_comm_options_init(loco_comm_options_t* o) {
   o->struct_size = sizeof(*o);
   o->coordinator_host = "127.0.0.1";
   o->connect_timeout_ms = 10000;
+  o->data_host = "127.0.0.1";
+  o->stripes = 2;
 }
 
 loco_status_t loco_comm_create(const loco_comm_options_t* o, loco_comm_t** out) {
@@ -144,13 +152,18 @@ loco_status_t loco_comm_create(const loco_comm_options_t* o, loco_comm_t** out) 
     *out = nullptr;
     if (o->coordinator_port == 0) return fail(loco::InvalidArgument("coordinator_port is 0"));
     auto comm = std::make_unique<loco_comm>();
-    comm->options.coordinator_host = o->coordinator_host != nullptr ? o->coordinator_host : "127.0.0.1";
-    comm->options.coordinator_port = o->coordinator_port;
+    auto& peer = comm->options.peer;
+    peer.coordinator_host = o->coordinator_host != nullptr ? o->coordinator_host : "127.0.0.1";
+    peer.coordinator_port = o->coordinator_port;
     auto key = key_from(o->secret, o->secret_file);
     if (!key.ok()) return fail(key.status());
-    comm->options.key = *key;
-    comm->options.name = o->name != nullptr ? o->name : "";
-    comm->options.connect_timeout = std::chrono::milliseconds(o->connect_timeout_ms);
+    peer.key = *key;
+    peer.name = o->name != nullptr ? o->name : "";
+    peer.connect_timeout = std::chrono::milliseconds(o->connect_timeout_ms);
+    comm->options.mesh.listen_host = o->data_host != nullptr ? o->data_host : "127.0.0.1";
+    comm->options.mesh.listen_port = o->data_port;
+    if (o->stripes == 0 || o->stripes > 64) return fail(loco::InvalidArgument("stripes must be 1..64"));
+    comm->options.mesh.stripes = o->stripes;
     *out = comm.release();
     return ok();
   });
@@ -159,10 +172,11 @@ loco_status_t loco_comm_create(const loco_comm_options_t* o, loco_comm_t** out) 
 loco_status_t loco_comm_connect(loco_comm_t* comm) {
   return guarded([&]() -> loco_status_t {
     if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
-    if (comm->client) return fail(loco::FailedPrecondition("comm is already connected"));
-    auto client = loco::membership::PeerClient::join(comm->options);
-    if (!client.ok()) return fail(client.status());
-    comm->client = std::move(client).value();
+    if (comm->peer) return fail(loco::FailedPrecondition("comm is already connected"));
+    auto peer = loco::collectives::SwarmPeer::join(comm->options);
+    if (!peer.ok()) return fail(peer.status());
+    comm->peer = std::move(peer).value();
+    comm->client = &comm->peer->client();
     return ok();
   });
 }
@@ -170,15 +184,11 @@ loco_status_t loco_comm_connect(loco_comm_t* comm) {
 loco_status_t loco_comm_wait_for_world(loco_comm_t* comm, int32_t min_world, int32_t timeout_ms) {
   return guarded([&]() -> loco_status_t {
     if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
-    if (!comm->client) return fail(loco::FailedPrecondition("comm is not connected"));
+    if (!comm->peer) return fail(loco::FailedPrecondition("comm is not connected"));
     if (min_world < 1) return fail(loco::InvalidArgument("min_world must be at least 1"));
     loco::Deadline d = timeout_ms < 0 ? loco::Deadline::never()
                                       : loco::Deadline::after(std::chrono::milliseconds(timeout_ms));
-    loco::Status s = comm->client->wait_for(
-        [&](const loco::membership::MembershipView& v) {
-          return v.rank >= 0 && v.world_size() >= min_world;
-        },
-        d);
+    loco::Status s = comm->peer->wait_for_world(min_world, d);
     return s.ok() ? ok() : fail(s);
   });
 }
@@ -186,7 +196,7 @@ loco_status_t loco_comm_wait_for_world(loco_comm_t* comm, int32_t min_world, int
 loco_status_t loco_comm_wait_for_epoch(loco_comm_t* comm, uint64_t after_epoch, int32_t timeout_ms) {
   return guarded([&]() -> loco_status_t {
     if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
-    if (!comm->client) return fail(loco::FailedPrecondition("comm is not connected"));
+    if (comm->client == nullptr) return fail(loco::FailedPrecondition("comm is not connected"));
     loco::Deadline d = timeout_ms < 0 ? loco::Deadline::never()
                                       : loco::Deadline::after(std::chrono::milliseconds(timeout_ms));
     auto v = comm->client->wait_for_epoch_after(after_epoch, d);
@@ -198,7 +208,7 @@ loco_status_t loco_comm_world_size(const loco_comm_t* comm, int32_t* out) {
   return guarded([&]() -> loco_status_t {
     if (out == nullptr) return fail(loco::InvalidArgument("out is NULL"));
     loco_status_t s = connected(comm);
-    if (comm != nullptr && comm->client) *out = comm->client->view().world_size();
+    if (comm != nullptr && comm->client != nullptr) *out = comm->client->view().world_size();
     return s;
   });
 }
@@ -207,7 +217,7 @@ loco_status_t loco_comm_rank(const loco_comm_t* comm, int32_t* out) {
   return guarded([&]() -> loco_status_t {
     if (out == nullptr) return fail(loco::InvalidArgument("out is NULL"));
     loco_status_t s = connected(comm);
-    if (comm != nullptr && comm->client) *out = comm->client->view().rank;
+    if (comm != nullptr && comm->client != nullptr) *out = comm->client->view().rank;
     return s;
   });
 }
@@ -216,23 +226,145 @@ loco_status_t loco_comm_epoch(const loco_comm_t* comm, uint64_t* out) {
   return guarded([&]() -> loco_status_t {
     if (out == nullptr) return fail(loco::InvalidArgument("out is NULL"));
     loco_status_t s = connected(comm);
-    if (comm != nullptr && comm->client) *out = comm->client->view().epoch;
+    if (comm != nullptr && comm->client != nullptr) *out = comm->client->view().epoch;
     return s;
   });
 }
 
 uint64_t loco_comm_peer_id(const loco_comm_t* comm) {
-  return comm != nullptr && comm->client ? comm->client->peer_id() : 0;
+  return comm != nullptr && comm->client != nullptr ? comm->client->peer_id() : 0;
 }
 
 void loco_comm_destroy(loco_comm_t* comm) {
   try {
-    if (comm != nullptr && comm->client && comm->client->health().ok()) {
-      comm->client->leave("loco_comm_destroy");
+    if (comm != nullptr && comm->peer && comm->client->health().ok()) {
+      comm->peer->leave("loco_comm_destroy");
     }
     delete comm;
   } catch (...) {
   }
+}
+
+void loco_op_desc_init(loco_op_desc_t* d) {
+  if (d == nullptr) return;
+  *d = loco_op_desc_t{};
+  d->struct_size = sizeof(*d);
+  d->kind = LOCO_ALL_REDUCE;
+  d->dtype = LOCO_F32;
+  d->op = LOCO_SUM;
+}
+
+}  // extern "C"
+
+namespace {
+
+loco::Result<loco::collectives::OpRequest> to_request(const loco_comm_t* comm,
+                                                      const loco_op_desc_t* d) {
+  namespace c = loco::collectives;
+  if (comm == nullptr || d == nullptr) return loco::InvalidArgument("NULL argument");
+  if (d->struct_size != sizeof(*d)) {
+    return loco::InvalidArgument("descriptor not initialized by loco_op_desc_init");
+  }
+  if (!comm->peer) return loco::FailedPrecondition("comm is not connected");
+  if (comm->client->view().rank < 0) {
+    return loco::FailedPrecondition("not a member of an epoch yet (see loco_comm_wait_for_world)");
+  }
+  if (d->kind < LOCO_ALL_REDUCE || d->kind > LOCO_BROADCAST) {
+    return loco::InvalidArgument("unknown operation kind");
+  }
+  if (d->dtype < LOCO_F32 || d->dtype > LOCO_U64) return loco::InvalidArgument("unknown dtype");
+  if (d->op < LOCO_SUM || d->op > LOCO_MAX) return loco::InvalidArgument("unknown reduce op");
+  if (d->out == nullptr && d->count > 0) return loco::InvalidArgument("out is NULL");
+  c::OpRequest r;
+  r.kind = static_cast<c::OpKind>(d->kind);
+  r.in = d->in;
+  r.out = d->out;
+  if (r.kind == c::OpKind::kBroadcast || (r.kind == c::OpKind::kAllReduce && r.in == nullptr)) {
+    r.in = r.out;
+  }
+  if (r.in == nullptr && d->count > 0) return loco::InvalidArgument("in is NULL");
+  r.count = d->count;
+  r.dtype = static_cast<c::DataType>(d->dtype);
+  r.op = static_cast<c::ReduceOp>(d->op);
+  r.root = d->root;
+  r.tag = d->tag;
+  return r;
+}
+
+void fill_stats(const loco::collectives::OpStats& s, loco_op_stats_t* out) {
+  if (out == nullptr) return;
+  out->epoch = s.op.epoch;
+  out->tag = s.op.tag;
+  out->seq = s.op.seq;
+  out->world_size = static_cast<uint32_t>(s.world_size);
+  out->bytes_sent = s.bytes_sent;
+  out->bytes_received = s.bytes_received;
+  out->duration_ms = std::chrono::duration<double, std::milli>(s.duration).count();
+  out->vote_ms = std::chrono::duration<double, std::milli>(s.vote_time).count();
+}
+
+}  // namespace
+
+extern "C" {
+
+loco_status_t loco_collective(loco_comm_t* comm, const loco_op_desc_t* desc, loco_op_stats_t* stats) {
+  return guarded([&]() -> loco_status_t {
+    auto req = to_request(comm, desc);
+    if (!req.ok()) return fail(req.status());
+    auto r = comm->peer->comm().run(*req);
+    if (!r.ok()) return fail(r.status());
+    fill_stats(*r, stats);
+    return ok();
+  });
+}
+
+loco_status_t loco_collective_async(loco_comm_t* comm, const loco_op_desc_t* desc, loco_op_t** out) {
+  return guarded([&]() -> loco_status_t {
+    if (out == nullptr) return fail(loco::InvalidArgument("out is NULL"));
+    *out = nullptr;
+    auto req = to_request(comm, desc);
+    if (!req.ok()) return fail(req.status());
+    auto op = std::make_unique<loco_op>();
+    op->handle = comm->peer->comm().run_async(*req);
+    *out = op.release();
+    return ok();
+  });
+}
+
+loco_status_t loco_op_wait(loco_op_t* op, loco_op_stats_t* stats) {
+  return guarded([&]() -> loco_status_t {
+    if (op == nullptr) return fail(loco::InvalidArgument("op is NULL"));
+    std::unique_ptr<loco_op> owned(op);
+    auto r = owned->handle.wait();
+    if (!r.ok()) return fail(r.status());
+    fill_stats(*r, stats);
+    return ok();
+  });
+}
+
+loco_status_t loco_all_reduce(loco_comm_t* comm, void* buf, size_t count, loco_dtype_t dtype,
+                              loco_reduce_op_t op, uint64_t tag) {
+  loco_op_desc_t d;
+  loco_op_desc_init(&d);
+  d.kind = LOCO_ALL_REDUCE;
+  d.in = buf;
+  d.out = buf;
+  d.count = count;
+  d.dtype = dtype;
+  d.op = op;
+  d.tag = tag;
+  return loco_collective(comm, &d, nullptr);
+}
+
+void loco_segment(size_t count, uint32_t world_size, uint32_t rank, size_t* offset, size_t* seg_count) {
+  if (world_size == 0 || rank >= world_size) {
+    if (offset != nullptr) *offset = 0;
+    if (seg_count != nullptr) *seg_count = 0;
+    return;
+  }
+  auto s = loco::collectives::Communicator::segment(count, world_size, rank);
+  if (offset != nullptr) *offset = s.begin;
+  if (seg_count != nullptr) *seg_count = s.count;
 }
 
 }  // extern "C"

@@ -23,6 +23,24 @@ int loco_c99_compile_check(void) {
   s = loco_comm_world_size(comm, &world);
   s = loco_comm_rank(comm, &rank);
   s = loco_comm_epoch(comm, &epoch);
+  {
+    loco_op_desc_t d;
+    loco_op_t* op = NULL;
+    loco_op_stats_t st;
+    float x[4] = {1, 2, 3, 4};
+    size_t off = 0, cnt = 0;
+    loco_op_desc_init(&d);
+    d.kind = LOCO_BROADCAST;
+    d.out = x;
+    d.count = 4;
+    d.dtype = LOCO_F32;
+    d.op = LOCO_AVG;
+    s = loco_collective(comm, &d, &st);
+    s = loco_collective_async(comm, &d, &op);
+    s = loco_op_wait(op, &st);
+    s = loco_all_reduce(comm, x, 4, LOCO_BF16, LOCO_MIN, 0);
+    loco_segment(4, 2, 1, &off, &cnt);
+  }
   (void)loco_comm_peer_id(comm);
   (void)loco_coordinator_epoch(coord);
   (void)loco_status_name(s);

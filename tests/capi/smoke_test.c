@@ -61,6 +61,49 @@ int main(void) {
   EXPECT(ea == eb && ea >= 1);
   EXPECT(loco_comm_peer_id(a) != loco_comm_peer_id(b));
 
+  /* Collectives from C: two tagged async all-reduces per peer in flight at once, then checked. */
+  {
+    float xa[1000], xb[1000], ya[7], yb[7];
+    loco_op_desc_t d;
+    loco_op_t* ops[4] = {NULL, NULL, NULL, NULL};
+    loco_op_stats_t st;
+    size_t i, off = 0, cnt = 0;
+    int k;
+    for (i = 0; i < 1000; ++i) {
+      xa[i] = (float)i;
+      xb[i] = (float)(2 * i);
+    }
+    for (i = 0; i < 7; ++i) {
+      ya[i] = 1.0f;
+      yb[i] = (float)i;
+    }
+    loco_op_desc_init(&d);
+    d.count = 1000;
+    d.tag = 1;
+    d.out = xa;
+    EXPECT(loco_collective_async(a, &d, &ops[0]) == LOCO_OK);
+    d.out = xb;
+    EXPECT(loco_collective_async(b, &d, &ops[1]) == LOCO_OK);
+    d.count = 7;
+    d.tag = 2;
+    d.op = LOCO_MAX;
+    d.out = ya;
+    EXPECT(loco_collective_async(a, &d, &ops[2]) == LOCO_OK);
+    d.out = yb;
+    EXPECT(loco_collective_async(b, &d, &ops[3]) == LOCO_OK);
+    for (k = 0; k < 4; ++k) {
+      EXPECT(loco_op_wait(ops[k], &st) == LOCO_OK);
+      EXPECT(st.world_size == 2);
+    }
+    for (i = 0; i < 1000; ++i) EXPECT(xa[i] == (float)(3 * i) && xb[i] == xa[i]);
+    for (i = 0; i < 7; ++i) EXPECT(ya[i] == (i > 1 ? (float)i : 1.0f) && yb[i] == ya[i]);
+    /* A bad descriptor is INVALID_ARGUMENT and runs nothing. */
+    d.dtype = (loco_dtype_t)42;
+    EXPECT(loco_collective(a, &d, NULL) == LOCO_INVALID_ARGUMENT);
+    loco_segment(10, 3, 2, &off, &cnt);
+    EXPECT(off + cnt == 10 && cnt >= 3);
+  }
+
   /* A wrong secret is UNAUTHENTICATED, and the swarm is unchanged. */
   po.secret = "wrong";
   EXPECT(loco_comm_create(&po, &stranger) == LOCO_OK);
