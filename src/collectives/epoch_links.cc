@@ -132,6 +132,7 @@ void EpochLinks::fail(const Status& why) {
   cv_.notify_all();
   if (why.code() != StatusCode::kAborted && why.code() != StatusCode::kCancelled) {
     LOCO_LOG_DEBUG("data links of epoch {} failed: {}", epoch_, why.to_string());
+    if (failure_listener_) failure_listener_(epoch_, why);
   }
   for (auto& op : ops) op->fail(why);
   for (auto& q : orphaned) drain_failed(q);

@@ -73,6 +73,12 @@ class EpochLinks {
 
   // First failure wins; see the header comment. Idempotent.
   void fail(const Status& why);
+  // Called once, outside the lock, when the links fail for a reason other than ABORTED/CANCELLED
+  // (a broken link or a deadline): the membership layer reports it so the swarm re-forms. Set it
+  // before the links are published.
+  void set_failure_listener(std::function<void(uint64_t epoch, const Status&)> listener) {
+    failure_listener_ = std::move(listener);
+  }
   // OK while healthy, else the first failure.
   Status status() const;
   bool failed() const { return failed_.load(std::memory_order_acquire); }
@@ -117,6 +123,7 @@ class EpochLinks {
   const std::vector<wire::Member> ring_;
   const size_t stripes_;
 
+  std::function<void(uint64_t, const Status&)> failure_listener_;
   mutable std::mutex mu_;               // guards everything below except the atomics
   mutable std::condition_variable cv_;  // queues, routing, installs
   Status status_;

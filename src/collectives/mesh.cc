@@ -92,6 +92,7 @@ Status Mesh::set_epoch(uint64_t epoch, uint64_t my_peer_id, const std::vector<wi
     return InvalidArgument("stripes must be positive and the ring at most 16384 peers");
   }
   auto links = std::make_shared<EpochLinks>(epoch, rank, ring, options_.stripes);
+  if (failure_listener_) links->set_failure_listener(failure_listener_);
   std::shared_ptr<EpochLinks> old;
   std::vector<Parked> due;
   {

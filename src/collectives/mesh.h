@@ -68,6 +68,11 @@ class Mesh {
   Status set_epoch(uint64_t epoch, uint64_t my_peer_id, const std::vector<wire::Member>& ring);
   // Fails the links of `epoch` with ABORTED if it is the current epoch; otherwise does nothing.
   void abort_epoch(uint64_t epoch, const std::string& reason);
+  // Told (on an internal thread) when an epoch's links fail for a reason other than abort: a
+  // broken link or an operation deadline. Set before the first set_epoch.
+  void set_failure_listener(std::function<void(uint64_t epoch, const Status&)> listener) {
+    failure_listener_ = std::move(listener);
+  }
   // The current epoch's links (null before the first set_epoch).
   std::shared_ptr<EpochLinks> current() const;
   uint64_t epoch() const;
@@ -99,6 +104,7 @@ class Mesh {
   const MeshDialer dialer_;
   const uint16_t port_;
 
+  std::function<void(uint64_t, const Status&)> failure_listener_;
   mutable std::mutex mu_;
   uint64_t epoch_ = 0;
   uint64_t my_id_ = 0;

@@ -27,6 +27,14 @@ Result<std::unique_ptr<SwarmPeer>> SwarmPeer::join(SwarmPeerOptions options) {
     options.peer.data_host = options.mesh.listen_host;
   }
   Mesh* mesh_ptr = p->mesh_.get();
+  // A data-plane failure that membership did not cause (a broken link, a peer hung only in its
+  // data plane) would leave every retry failing in the same epoch: report it so the coordinator
+  // re-forms the ring. The client pointer is set once join() succeeds.
+  auto client_slot = std::make_shared<std::atomic<membership::PeerClient*>>(nullptr);
+  p->client_slot_ = client_slot;
+  p->mesh_->set_failure_listener([client_slot](uint64_t epoch, const Status& why) {
+    if (membership::PeerClient* c = client_slot->load()) c->report_link_failure(epoch, why.to_string());
+  });
   auto user_listener = options.peer.on_epoch;
   options.peer.on_epoch = [mesh_ptr, user_listener](const membership::MembershipView& v) {
     if (v.rank >= 0) {
@@ -39,12 +47,14 @@ Result<std::unique_ptr<SwarmPeer>> SwarmPeer::join(SwarmPeerOptions options) {
   auto client = membership::PeerClient::join(options.peer);
   if (!client.ok()) return client.status();
   p->client_ = std::move(client).value();
+  client_slot->store(p->client_.get());
   p->voter_ = std::make_unique<Voter>(p->client_.get());
   p->comm_ = std::make_unique<Communicator>(*p->mesh_, *p->voter_, options.comm);
   return p;
 }
 
 SwarmPeer::~SwarmPeer() {
+  if (client_slot_) client_slot_->store(nullptr);
   comm_.reset();
   if (mesh_) mesh_->shutdown();
   client_.reset();

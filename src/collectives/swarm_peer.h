@@ -5,6 +5,7 @@
 // logic of its own beyond the wiring and the retry helper.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 
@@ -53,6 +54,7 @@ class SwarmPeer {
   std::unique_ptr<membership::PeerClient> client_;
   std::unique_ptr<Voter> voter_;
   std::unique_ptr<Communicator> comm_;
+  std::shared_ptr<std::atomic<membership::PeerClient*>> client_slot_;
 };
 
 // True for the statuses after which retrying with the next membership is the right move.

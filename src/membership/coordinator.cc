@@ -296,6 +296,17 @@ void Coordinator::serve(std::shared_ptr<Session> session) {
         dispatch(OpDoneReceived{s.id, done->op});
         continue;
       }
+      case wire::MsgType::kLinkFailed: {
+        auto lf = wire::decode_link_failed(frame->payload);
+        if (!lf.ok()) {
+          why = lf.status();
+          break;
+        }
+        LOCO_LOG_INFO("peer conn {} reports failed data links in epoch {}: {}", s.id, lf->epoch,
+                      lf->reason);
+        dispatch(LinkFailedReceived{s.id, lf->epoch});
+        continue;
+      }
       case wire::MsgType::kLeave: {
         auto leave = wire::decode_leave(frame->payload);
         if (!leave.ok()) {
@@ -334,8 +345,9 @@ void Coordinator::dispatch(const Event& event) {
   std::lock_guard<std::mutex> observer_lock(observer_mu_);
   state_lock.unlock();
   const auto& c = changed.change;
-  LOCO_LOG_INFO("epoch {}: {} members (+{} joined, -{} left, -{} died)", c.epoch,
-                changed.members.size(), c.joined.size(), c.left.size(), c.died.size());
+  LOCO_LOG_INFO("epoch {}: {} members (+{} joined, -{} left, -{} died{})", c.epoch,
+                changed.members.size(), c.joined.size(), c.left.size(), c.died.size(),
+                c.reformed ? ", re-formed after a data-plane failure" : "");
   if (observer_) observer_(changed);
 }
 

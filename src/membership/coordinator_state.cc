@@ -42,6 +42,7 @@ std::vector<Action> CoordinatorState::handle(const Event& event, TimePoint now) 
                  [&](const LeaveRequested& e) { on_leave(e, out); },
                  [&](const Disconnected& e) { on_disconnect(e, out); },
                  [&](const OpDoneReceived& e) { on_op_done(e, out); },
+                 [&](const LinkFailedReceived& e) { on_link_failed(e, now); },
                  [&](const Tick&) { on_tick(now, out); },
              },
              event);
@@ -126,6 +127,12 @@ void CoordinatorState::on_op_done(const OpDoneReceived& e, std::vector<Action>& 
   votes_.erase(it);
 }
 
+void CoordinatorState::on_link_failed(const LinkFailedReceived& e, TimePoint now) {
+  auto it = peers_.find(e.conn);
+  if (it == peers_.end() || !it->second.admitted || e.epoch != epoch_) return;
+  if (!link_failed_at_) link_failed_at_ = now;
+}
+
 void CoordinatorState::on_tick(TimePoint now, std::vector<Action>& out) {
   // Collect first (admitted in ring order, then pending in admission order) so the order of the
   // closes does not depend on map order or on erasing while iterating.
@@ -151,6 +158,14 @@ void CoordinatorState::on_tick(TimePoint now, std::vector<Action>& out) {
     TimePoint oldest = peers_.at(pending_.front()).joined_at;
     for (ConnId conn : pending_) oldest = std::min(oldest, peers_.at(conn).joined_at);
     window_passed = now - oldest >= config_.join_window;
+  }
+  const Duration grace = config_.link_failure_grace > Duration::zero() ? config_.link_failure_grace
+                                                                       : config_.heartbeat_timeout;
+  if (!admitted_removed && !window_passed && link_failed_at_ && now - *link_failed_at_ >= grace &&
+      !ring_.empty()) {
+    change.reformed = true;
+    new_epoch(std::move(change), out);
+    return;
   }
   if (admitted_removed || window_passed) new_epoch(std::move(change), out);
 }
@@ -179,6 +194,7 @@ void CoordinatorState::new_epoch(MembershipChange change, std::vector<Action>& o
     ring_.push_back(conn);
   }
   pending_.clear();
+  link_failed_at_.reset();
   ++epoch_;
   change.epoch = epoch_;
 

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -46,6 +47,11 @@ struct CoordinatorConfig {
   Duration heartbeat_period = std::chrono::milliseconds(500);
   Duration heartbeat_timeout = std::chrono::milliseconds(3000);
   Duration join_window = std::chrono::milliseconds(200);
+  // After a member reports that the current epoch's data-plane links failed (LinkFailed), the
+  // ring is re-formed in a new epoch with the same members unless another change makes a new
+  // epoch first. Zero means heartbeat_timeout: long enough for a hung peer (the usual cause) to
+  // be declared dead instead, so a plain re-form happens only for a link that broke on its own.
+  Duration link_failure_grace{};
 };
 
 // ---- events ----
@@ -72,9 +78,13 @@ struct OpDoneReceived {
   ConnId conn = 0;
   wire::OpId op;
 };
+struct LinkFailedReceived {  // a member's data-plane links of `epoch` failed
+  ConnId conn = 0;
+  uint64_t epoch = 0;
+};
 struct Tick {};
 using Event = std::variant<PeerAuthenticated, HeartbeatReceived, LeaveRequested, Disconnected,
-                           OpDoneReceived, Tick>;
+                           OpDoneReceived, LinkFailedReceived, Tick>;
 
 // ---- actions ----
 struct SendWelcome {
@@ -107,6 +117,7 @@ struct MembershipChange {
   std::vector<uint64_t> joined;
   std::vector<uint64_t> left;  // graceful
   std::vector<uint64_t> died;  // timed out or disconnected
+  bool reformed = false;       // same members, new links after a data-plane failure
 };
 
 class CoordinatorState {
@@ -148,6 +159,7 @@ class CoordinatorState {
   void on_leave(const LeaveRequested& e, std::vector<Action>& out);
   void on_disconnect(const Disconnected& e, std::vector<Action>& out);
   void on_op_done(const OpDoneReceived& e, std::vector<Action>& out);
+  void on_link_failed(const LinkFailedReceived& e, TimePoint now);
   void on_tick(TimePoint now, std::vector<Action>& out);
 
   // Forms a new epoch from the admitted survivors plus every pending peer.
@@ -168,6 +180,7 @@ class CoordinatorState {
   std::map<wire::OpId, OpenVote> votes_;       // open commit votes of the current epoch
   std::map<uint64_t, wire::OpId> vote_order_;  // the same votes, oldest first
   uint64_t next_vote_ = 0;
+  std::optional<TimePoint> link_failed_at_;  // first LinkFailed report of the current epoch
 };
 
 }  // namespace loco::membership

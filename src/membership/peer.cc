@@ -166,6 +166,13 @@ Status PeerClient::vote(const wire::OpId& op, Deadline deadline) {
   }
 }
 
+void PeerClient::report_link_failure(uint64_t epoch, const std::string& reason) {
+  if (stopping_ || !health().ok()) return;
+  Status s = conn_->send(wire::MsgType::kLinkFailed, wire::LinkFailed{epoch, reason}.encode(),
+                         Deadline::after(kSendTimeout));
+  if (!s.ok()) LOCO_LOG_DEBUG("link failure report: {}", s.to_string());
+}
+
 void PeerClient::leave(const std::string& reason) {
   if (stopping_.exchange(true)) return;
   Status s = conn_->send(wire::MsgType::kLeave, wire::Leave{reason}.encode(),

@@ -76,6 +76,10 @@ class PeerClient {
   // DEADLINE_EXCEEDED at the deadline.
   Status vote(const wire::OpId& op, Deadline deadline);
 
+  // Tells the coordinator that this epoch's data-plane links failed (best effort; see
+  // wire::LinkFailed). Safe from any thread.
+  void report_link_failure(uint64_t epoch, const std::string& reason);
+
   // Graceful leave: tells the coordinator and closes. Idempotent.
   void leave(const std::string& reason);
 

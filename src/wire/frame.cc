@@ -32,6 +32,7 @@ bool is_known_type(uint16_t type) {
     case MsgType::kLeave:
     case MsgType::kOpDone:
     case MsgType::kOpCommit:
+    case MsgType::kLinkFailed:
     case MsgType::kPeerHello:
     case MsgType::kPeerAccept:
     case MsgType::kData:
@@ -53,6 +54,7 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kLeave: return "LEAVE";
     case MsgType::kOpDone: return "OP_DONE";
     case MsgType::kOpCommit: return "OP_COMMIT";
+    case MsgType::kLinkFailed: return "LINK_FAILED";
     case MsgType::kPeerHello: return "PEER_HELLO";
     case MsgType::kPeerAccept: return "PEER_ACCEPT";
     case MsgType::kData: return "DATA";

@@ -48,6 +48,7 @@ enum class MsgType : uint16_t {
   kLeave = 9,         // peer -> coordinator: graceful leave
   kOpDone = 10,       // peer -> coordinator: my part of collective (epoch, tag, seq) is complete
   kOpCommit = 11,     // coordinator -> peer: every member completed (epoch, tag, seq): commit it
+  kLinkFailed = 12,   // peer -> coordinator: this epoch's data-plane links failed; re-form
   // Data plane: peer <-> peer (issue "collectives").
   kPeerHello = 32,  // dialing peer -> listening peer: who I am, which epoch and stripe
   kPeerAccept = 33, // listening peer -> dialing peer

@@ -223,6 +223,23 @@ Bytes OpCommit::encode() const {
   return out;
 }
 
+Bytes LinkFailed::encode() const {
+  Bytes out;
+  ByteWriter w(out);
+  w.put<uint64_t>(epoch);
+  w.put_string(std::string_view(reason).substr(0, kMaxReasonLen));
+  return out;
+}
+
+Result<LinkFailed> decode_link_failed(ByteSpan payload) {
+  ByteReader r(payload);
+  LinkFailed m;
+  if (!r.get(m.epoch) || !r.get_string(m.reason, kMaxReasonLen) || !r.done()) {
+    return malformed("LINK_FAILED");
+  }
+  return m;
+}
+
 Result<OpCommit> decode_op_commit(ByteSpan payload) {
   ByteReader r(payload);
   OpCommit m;

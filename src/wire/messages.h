@@ -136,4 +136,14 @@ struct OpCommit {
 };
 Result<OpCommit> decode_op_commit(ByteSpan payload);
 
+// peer -> coordinator: the data-plane links of `epoch` failed (a broken connection or an operation
+// deadline) although the membership did not change. The coordinator re-forms the ring in a new
+// epoch if no other change does so first (see coordinator_state.h).
+struct LinkFailed {
+  uint64_t epoch = 0;
+  std::string reason;
+  Bytes encode() const;
+};
+Result<LinkFailed> decode_link_failed(ByteSpan payload);
+
 }  // namespace loco::wire

@@ -44,6 +44,7 @@ bool same(const Epoch& a, const Epoch& b) { return a.epoch == b.epoch && a.membe
 bool same(const Leave& a, const Leave& b) { return a.reason == b.reason; }
 bool same(const OpDone& a, const OpDone& b) { return a.op == b.op; }
 bool same(const OpCommit& a, const OpCommit& b) { return a.op == b.op; }
+bool same(const LinkFailed& a, const LinkFailed& b) { return a.epoch == b.epoch && a.reason == b.reason; }
 
 bool equal_bytes(const Bytes& a, ByteSpan b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
@@ -78,6 +79,7 @@ void check_payload(MsgType type, ByteSpan p) {
     case MsgType::kLeave: check_message(p, decode_leave, "LEAVE"); return;
     case MsgType::kOpDone: check_message(p, decode_op_done, "OP_DONE"); return;
     case MsgType::kOpCommit: check_message(p, decode_op_commit, "OP_COMMIT"); return;
+    case MsgType::kLinkFailed: check_message(p, decode_link_failed, "LINK_FAILED"); return;
     case MsgType::kPeerHello:
     case MsgType::kPeerAccept:
     case MsgType::kData:
@@ -125,5 +127,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_payload(MsgType::kLeave, input);
   check_payload(MsgType::kOpDone, input);
   check_payload(MsgType::kOpCommit, input);
+  check_payload(MsgType::kLinkFailed, input);
   return 0;
 }

@@ -17,7 +17,7 @@ namespace {
 constexpr MsgType kAllTypes[] = {
     MsgType::kHello,     MsgType::kChallenge,  MsgType::kAuth,      MsgType::kWelcome,
     MsgType::kReject,    MsgType::kHeartbeat,  MsgType::kHeartbeatAck, MsgType::kEpoch,
-    MsgType::kLeave,     MsgType::kOpDone,     MsgType::kOpCommit,  MsgType::kPeerHello,
+    MsgType::kLeave,     MsgType::kOpDone,     MsgType::kOpCommit,  MsgType::kLinkFailed, MsgType::kPeerHello,
     MsgType::kPeerAccept, MsgType::kData,
 };
 
@@ -165,7 +165,7 @@ TEST(FrameReject, OtherVersionIsProtocolMismatch) {
 }
 
 TEST(FrameReject, UnknownTypeIsDataLoss) {
-  for (uint16_t t : {uint16_t{0}, uint16_t{12}, uint16_t{31}, uint16_t{35}, uint16_t{0xFFFF}}) {
+  for (uint16_t t : {uint16_t{0}, uint16_t{13}, uint16_t{31}, uint16_t{35}, uint16_t{0xFFFF}}) {
     Bytes f = encode_frame(MsgType::kHello, pattern(4));
     store_le<uint16_t>(f.data() + 6, t);
     reseal(f);

@@ -82,6 +82,7 @@ inline Leave leave() {
 inline OpId op() { return {0x1111222233334444ull, 0xAAAABBBBCCCCDDDDull, 7}; }
 inline OpDone op_done() { return {op()}; }
 inline OpCommit op_commit() { return {{op().epoch, op().tag, op().seq + 1}}; }
+inline LinkFailed link_failed() { return {0x0102030405060708ull, "recv from 10.0.0.2:9000: reset"}; }
 
 inline void expect_same(const Hello& a, const Hello& b) {
   EXPECT_EQ(a.role, b.role);
@@ -120,5 +121,9 @@ inline void expect_same(const Epoch& a, const Epoch& b) {
 inline void expect_same(const Leave& a, const Leave& b) { EXPECT_EQ(a.reason, b.reason); }
 inline void expect_same(const OpDone& a, const OpDone& b) { EXPECT_EQ(a.op, b.op); }
 inline void expect_same(const OpCommit& a, const OpCommit& b) { EXPECT_EQ(a.op, b.op); }
+inline void expect_same(const LinkFailed& a, const LinkFailed& b) {
+  EXPECT_EQ(a.epoch, b.epoch);
+  EXPECT_EQ(a.reason, b.reason);
+}
 
 }  // namespace loco::wire::samples

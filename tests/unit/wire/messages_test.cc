@@ -55,6 +55,15 @@ TEST(Messages, RoundTripOpVotes) {
   round_trip(samples::op_done(), decode_op_done);
   round_trip(samples::op_commit(), decode_op_commit);
 }
+TEST(Messages, RoundTripLinkFailed) {
+  round_trip(samples::link_failed(), decode_link_failed);
+  round_trip(LinkFailed{}, decode_link_failed);
+  Bytes b = samples::link_failed().encode();
+  b.push_back(std::byte{0});
+  EXPECT_EQ(decode_link_failed(b).status().code(), StatusCode::kDataLoss);
+  b.resize(b.size() - 2);
+  EXPECT_EQ(decode_link_failed(b).status().code(), StatusCode::kDataLoss);
+}
 
 TEST(Messages, StringsAtTheirLimitsAreAccepted) {
   Hello h = samples::hello();
