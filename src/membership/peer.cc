@@ -217,8 +217,11 @@ void PeerClient::reader_loop() {
           for (size_t i = 0; i < v.members.size(); ++i) {
             if (v.members[i].peer_id == peer_id_) v.rank = static_cast<int>(i);
           }
+          // Keep commits of the epoch being replaced: an OP_COMMIT always arrives before the next
+          // EPOCH, but the voting thread may not have seen it yet. Older ones can go.
+          const uint64_t previous = view_.epoch;
+          std::erase_if(commits_, [&](const wire::OpId& op) { return op.epoch < previous; });
           view_ = v;
-          commits_.clear();
           last_ack_ = now();
           listener = listener_;
           cv_.notify_all();

@@ -14,5 +14,7 @@ Runner add_coordinator_command(CLI::App& app);
 Runner add_peer_command(CLI::App& app);
 Runner add_swarm_command(CLI::App& app);
 Runner add_worker_command(CLI::App& app);
+Runner add_bench_command(CLI::App& app);
+Runner add_bench_worker_command(CLI::App& app);
 
 }  // namespace loco::cli
