@@ -3,6 +3,7 @@
 // exception crosses the boundary. No logic of its own lives here.
 #include "loco/loco.h"
 
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -30,6 +31,16 @@ struct loco_op {
 namespace {
 
 thread_local std::string g_last_error;
+
+// The integer in a C enum field. A C caller may store any int there; reading it through the C++
+// enum type would be undefined for values outside the enumerators' range.
+template <typename E>
+int enum_value(const E& e) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v = 0;
+  std::memcpy(&v, &e, sizeof(v));
+  return v;
+}
 
 loco_status_t fail(const loco::Status& s) {
   g_last_error = s.to_string();
@@ -79,8 +90,9 @@ extern "C" {
 const char* loco_last_error(void) { return g_last_error.c_str(); }
 
 const char* loco_status_name(loco_status_t status) {
-  if (status < LOCO_OK || status > LOCO_INTERNAL) return "UNKNOWN";
-  return loco::status_code_name(static_cast<loco::StatusCode>(status)).data();
+  const int v = enum_value(status);
+  if (v < LOCO_OK || v > LOCO_INTERNAL) return "UNKNOWN";
+  return loco::status_code_name(static_cast<loco::StatusCode>(v)).data();
 }
 
 int loco_api_version(void) { return LOCO_API_VERSION; }
@@ -269,14 +281,15 @@ loco::Result<loco::collectives::OpRequest> to_request(const loco_comm_t* comm,
   if (comm->client->view().rank < 0) {
     return loco::FailedPrecondition("not a member of an epoch yet (see loco_comm_wait_for_world)");
   }
-  if (d->kind < LOCO_ALL_REDUCE || d->kind > LOCO_BROADCAST) {
+  const int kind = enum_value(d->kind), dtype = enum_value(d->dtype), op = enum_value(d->op);
+  if (kind < LOCO_ALL_REDUCE || kind > LOCO_BROADCAST) {
     return loco::InvalidArgument("unknown operation kind");
   }
-  if (d->dtype < LOCO_F32 || d->dtype > LOCO_U64) return loco::InvalidArgument("unknown dtype");
-  if (d->op < LOCO_SUM || d->op > LOCO_MAX) return loco::InvalidArgument("unknown reduce op");
+  if (dtype < LOCO_F32 || dtype > LOCO_U64) return loco::InvalidArgument("unknown dtype");
+  if (op < LOCO_SUM || op > LOCO_MAX) return loco::InvalidArgument("unknown reduce op");
   if (d->out == nullptr && d->count > 0) return loco::InvalidArgument("out is NULL");
   c::OpRequest r;
-  r.kind = static_cast<c::OpKind>(d->kind);
+  r.kind = static_cast<c::OpKind>(kind);
   r.in = d->in;
   r.out = d->out;
   if (r.kind == c::OpKind::kBroadcast || (r.kind == c::OpKind::kAllReduce && r.in == nullptr)) {
@@ -284,8 +297,8 @@ loco::Result<loco::collectives::OpRequest> to_request(const loco_comm_t* comm,
   }
   if (r.in == nullptr && d->count > 0) return loco::InvalidArgument("in is NULL");
   r.count = d->count;
-  r.dtype = static_cast<c::DataType>(d->dtype);
-  r.op = static_cast<c::ReduceOp>(d->op);
+  r.dtype = static_cast<c::DataType>(dtype);
+  r.op = static_cast<c::ReduceOp>(op);
   r.root = d->root;
   r.tag = d->tag;
   return r;
