@@ -157,14 +157,18 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin(const OpRequest& r) {
   // Where the algorithm writes (work), and what the commit copies where.
   std::byte* work = nullptr;
   size_t send_bytes = 0;  // what this peer sends: sizes the deadline
+  // The whole result is built in scratch and copied to `out` only at commit.
+  auto stage_whole_result = [&] {
+    run->scratch = pool_->take(all);
+    work = run->scratch.data();
+    run->commit_src = work;
+    run->commit_dst = out;
+    run->commit_bytes = all;
+  };
   switch (r.kind) {
     case OpKind::kAllReduce:
       if (in == out) {
-        run->scratch = pool_->take(all);
-        work = run->scratch.data();
-        run->commit_src = work;
-        run->commit_dst = out;
-        run->commit_bytes = all;
+        stage_whole_result();
       } else {
         work = out;
       }
@@ -185,11 +189,7 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin(const OpRequest& r) {
       break;
     case OpKind::kAllGather:
       if (overlaps(in, mine.count * e, out, all)) {
-        run->scratch = pool_->take(all);
-        work = run->scratch.data();
-        run->commit_src = work;
-        run->commit_dst = out;
-        run->commit_bytes = all;
+        stage_whole_result();
       } else {
         work = out;  // unspecified on failure, as documented
       }
@@ -197,13 +197,7 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin(const OpRequest& r) {
       send_bytes = all - all / world;
       break;
     case OpKind::kBroadcast:
-      if (rank != r.root) {
-        run->scratch = pool_->take(all);
-        work = run->scratch.data();
-        run->commit_src = work;
-        run->commit_dst = out;
-        run->commit_bytes = all;
-      }
+      if (rank != r.root) stage_whole_result();
       send_bytes = all;
       break;
   }
