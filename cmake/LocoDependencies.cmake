@@ -18,3 +18,14 @@ if(LOCO_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
   include(GoogleTest)
 endif()
+
+# LibTorch is for src/train only (and the tools that link it). Without it the core still builds
+# and tests; LOCO_WITH_TORCH=OFF forces that.
+option(LOCO_WITH_TORCH "Build the LibTorch trainer (src/train)" ON)
+if(LOCO_WITH_TORCH)
+  find_package(Torch QUIET)
+  if(NOT Torch_FOUND)
+    message(WARNING "LibTorch not found (apt-get install libtorch-dev): building without src/train")
+    set(LOCO_WITH_TORCH OFF)
+  endif()
+endif()

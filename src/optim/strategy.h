@@ -1,0 +1,73 @@
+// strategy.h: the contract between the trainer (src/train, LibTorch) and the communication
+// strategies (src/optim: DDP, DiLoCo, local SGD, lo-fi, and later compressed ones).
+//
+// A strategy sees only flat float buckets (the trainer flattens parameters and gradients into
+// contiguous buckets, never one message per tensor), a Reducer (the collective it may call), and
+// step numbers. It never includes LibTorch. It is not the inner optimizer: the trainer owns that.
+//
+// The trainer's loop, per inner step:
+//     forward, backward  -> gradients in `grads` buckets
+//     strategy.on_gradients(grads, reducer)      // DDP averages them here
+//     inner optimizer step (AdamW / SGD) on params
+//     strategy.after_inner_step(params, step, reducer)   // DiLoCo / local SGD sync every H steps
+// and once at the end: strategy.finish(params, reducer)   // lo-fi averages here
+//
+// Failure contract: a call that returns a retryable status (ABORTED, UNAVAILABLE,
+// DEADLINE_EXCEEDED: a peer died or the membership changed) has left `params`, `grads` and the
+// strategy's own state exactly as before the call, so the trainer waits for the next membership
+// and calls it again with the same arguments (the retry idiom). Any other status is fatal.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace loco::optim {
+
+// The collective a strategy needs. Implemented over collectives::Communicator (with retry) by the
+// trainer, and by in-process fakes in unit tests.
+class Reducer {
+ public:
+  virtual ~Reducer() = default;
+  // Averages `data` element-wise across all live peers, in place. Every peer ends with identical
+  // bytes. On a non-OK status `data` is exactly as before the call.
+  [[nodiscard]] virtual Status all_reduce_avg(std::span<float> data) = 0;
+  virtual int world_size() const = 0;
+  // Totals over this reducer's life, on the wire (headers included).
+  virtual uint64_t bytes_sent() const = 0;
+  virtual uint64_t bytes_received() const = 0;
+};
+
+// A named float buffer a strategy keeps across steps (DiLoCo's global copy, outer momentum).
+// The trainer checkpoints these and shares them as state; `name` is stable across versions.
+struct StateBuffer {
+  std::string name;
+  std::span<float> data;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual std::string name() const = 0;
+
+  // Called once before training with the initial parameters (identical on all peers).
+  [[nodiscard]] virtual Status init(std::span<const float> params) = 0;
+  // After backward, before the inner optimizer step. May rewrite `grads` (DDP averages them).
+  [[nodiscard]] virtual Status on_gradients(std::span<float> grads, int64_t step,
+                                            Reducer& reducer) = 0;
+  // After the inner optimizer step `step` (0-based). May rewrite `params` (a sync every H steps).
+  [[nodiscard]] virtual Status after_inner_step(std::span<float> params, int64_t step,
+                                                Reducer& reducer) = 0;
+  // Once after the last step (lo-fi averages here; others may do a final sync or nothing).
+  [[nodiscard]] virtual Status finish(std::span<float> params, Reducer& reducer) = 0;
+
+  // True when this step's after_inner_step will communicate (the trainer uses it for metrics).
+  virtual bool syncs_after(int64_t step) const = 0;
+  // Buffers to checkpoint and to share with joining peers; empty if the strategy is stateless.
+  virtual std::vector<StateBuffer> state_buffers() = 0;
+};
+
+}  // namespace loco::optim
