@@ -66,7 +66,14 @@ class Strategy {
 
   // True when this step's after_inner_step will communicate (the trainer uses it for metrics).
   virtual bool syncs_after(int64_t step) const = 0;
+  // True when, after this step's after_inner_step returned OK, `params` are bit-identical on every
+  // peer (DDP: every step, since all peers apply the same averaged gradients; DiLoCo and local
+  // SGD: the sync steps; lo-fi: never, only after finish). Tests and the trainer's parity checks
+  // use it. After an OK finish() the parameters are identical on every peer for every strategy.
+  virtual bool params_synced_after(int64_t step) const { return syncs_after(step); }
   // Buffers to checkpoint and to share with joining peers; empty if the strategy is stateless.
+  // Valid after init() until the strategy is destroyed; the trainer may overwrite their contents
+  // (checkpoint restore, state received by a joining peer) between calls.
   virtual std::vector<StateBuffer> state_buffers() = 0;
 };
 

@@ -1,0 +1,36 @@
+// bucketing.cc: bucketed averaging over a Reducer (see bucketing.h).
+#include "optim/bucketing.h"
+
+#include <algorithm>
+
+namespace loco::optim {
+
+size_t bucket_elements(size_t bucket_bytes) { return std::max<size_t>(1, bucket_bytes / sizeof(float)); }
+
+size_t bucket_count(size_t count, size_t bucket_elems) {
+  if (bucket_elems == 0) bucket_elems = 1;
+  return (count + bucket_elems - 1) / bucket_elems;
+}
+
+Status reduce_in_buckets(std::span<float> data, size_t bucket_elems, Reducer& reducer) {
+  if (bucket_elems == 0) return InvalidArgument("bucket size must be at least one element");
+  for (size_t off = 0; off < data.size(); off += bucket_elems) {
+    const size_t n = std::min(bucket_elems, data.size() - off);
+    LOCO_RETURN_IF_ERROR(reducer.all_reduce_avg(data.subspan(off, n)));
+  }
+  return OkStatus();
+}
+
+Status reduce_atomically(std::span<float> data, std::vector<float>& scratch, size_t bucket_elems,
+                         Reducer& reducer) {
+  if (bucket_elems == 0) return InvalidArgument("bucket size must be at least one element");
+  if (data.empty()) return OkStatus();
+  if (data.size() <= bucket_elems) return reducer.all_reduce_avg(data);
+  scratch.resize(data.size());
+  std::copy(data.begin(), data.end(), scratch.begin());
+  LOCO_RETURN_IF_ERROR(reduce_in_buckets(scratch, bucket_elems, reducer));
+  std::copy(scratch.begin(), scratch.end(), data.begin());
+  return OkStatus();
+}
+
+}  // namespace loco::optim

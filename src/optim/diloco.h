@@ -1,0 +1,60 @@
+// diloco.h: DiLoCo (Douillard et al. 2023) as a Strategy. Every peer trains alone for H inner
+// steps; then the pseudo-gradient (global copy minus local parameters) is averaged across peers,
+// the outer optimizer (outer_sgd.h; SGD lr 0.7 with Nesterov momentum 0.9 by default) is applied
+// to the global copy, and the global copy is written back into the parameters. The inner
+// optimizer's state is the trainer's and stays local.
+//     sync after step s  <=>  (s + 1) % H == 0
+// finish() runs one more outer round if inner steps were taken since the last one, so that every
+// peer ends with the same parameters.
+// State (state_buffers): "diloco.global" (the global copy) and "diloco.outer_momentum[_j]"; a
+// joining peer must load all of them, and set its parameters to the global copy.
+// Failure contract (strategy.h): the pseudo-gradient lives in scratch; the global copy, the
+// momentum and the parameters are written only after every bucket was averaged.
+// Not here: streaming (fragmented) or delayed DiLoCo, compressed pseudo-gradients.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "optim/bucketing.h"
+#include "optim/outer_sgd.h"
+#include "optim/strategy.h"
+
+namespace loco::optim {
+
+struct DilocoOptions {
+  int64_t h = 100;  // inner steps per outer round (at least 1)
+  OuterSgdOptions outer;
+  size_t bucket_bytes = kDefaultBucketBytes;
+};
+
+class Diloco final : public Strategy {
+ public:
+  explicit Diloco(DilocoOptions options) : options_(std::move(options)), outer_(options_.outer) {}
+
+  std::string name() const override { return "diloco"; }
+  Status init(std::span<const float> params) override;
+  Status on_gradients(std::span<float> grads, int64_t step, Reducer& reducer) override;
+  Status after_inner_step(std::span<float> params, int64_t step, Reducer& reducer) override;
+  Status finish(std::span<float> params, Reducer& reducer) override;
+  bool syncs_after(int64_t step) const override { return (step + 1) % options_.h == 0; }
+  std::vector<StateBuffer> state_buffers() override;
+
+  const DilocoOptions& options() const { return options_; }
+  // The global copy (valid after init).
+  std::span<const float> global_params() const { return global_; }
+
+ private:
+  // One outer round: average (global - params), outer step on global, params <- global.
+  Status outer_round(std::span<float> params, Reducer& reducer);
+
+  DilocoOptions options_;
+  OuterSgd outer_;
+  bool initialized_ = false;
+  std::vector<float> global_;
+  std::vector<float> delta_;  // scratch: the pseudo-gradient
+  int64_t last_step_ = -1;    // newest step seen by after_inner_step
+  int64_t synced_step_ = -1;  // newest step covered by an outer round
+};
+
+}  // namespace loco::optim

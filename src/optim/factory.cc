@@ -1,0 +1,89 @@
+// factory.cc: strategy names to Strategy objects (see factory.h).
+#include "optim/factory.h"
+
+#include "optim/ddp.h"
+#include "optim/diloco.h"
+#include "optim/local_sgd.h"
+#include "optim/lofi.h"
+#include "optim/outer_sgd.h"
+
+namespace loco::optim {
+
+namespace {
+
+OuterSgdOptions outer_options(const StrategyOptions& o) {
+  OuterSgdOptions out;
+  out.lr = o.outer_lr;
+  out.momentum = o.outer_momentum;
+  out.nesterov = o.nesterov;
+  out.extra_momenta = o.extra_outer_momenta;
+  return out;
+}
+
+bool uses_h(std::string_view name) { return name == "diloco" || name == "local-sgd"; }
+
+}  // namespace
+
+const std::vector<StrategyInfo>& strategy_catalog() {
+  static const std::vector<StrategyInfo> kCatalog = {
+      {"ddp", "data parallel: average gradients every step (bucketed all-reduce)"},
+      {"diloco", "DiLoCo: H local steps, then average the pseudo-gradient and take an outer "
+                 "Nesterov SGD step"},
+      {"local-sgd", "local SGD: H local steps, then average the parameters"},
+      {"lofi", "lo-fi: no communication while training, one parameter average at the end"},
+  };
+  return kCatalog;
+}
+
+std::string strategy_names() {
+  std::string out;
+  for (const auto& s : strategy_catalog()) {
+    if (!out.empty()) out += ", ";
+    out += s.name;
+  }
+  return out;
+}
+
+Status validate(const StrategyOptions& o) {
+  bool known = false;
+  for (const auto& s : strategy_catalog()) known = known || s.name == o.name;
+  if (!known) {
+    return InvalidArgument("unknown strategy '" + o.name + "' (valid: " + strategy_names() + ")");
+  }
+  if (uses_h(o.name) && o.h < 1) {
+    return InvalidArgument(o.name + ": H (inner steps per sync) must be >= 1, got " +
+                           std::to_string(o.h));
+  }
+  if (o.bucket_bytes < sizeof(float)) {
+    return InvalidArgument("bucket size must be at least 4 bytes, got " +
+                           std::to_string(o.bucket_bytes));
+  }
+  if (o.name == "diloco") {
+    Status s = validate(outer_options(o));
+    if (!s.ok()) return s.with_context("diloco");
+  }
+  return OkStatus();
+}
+
+Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& o) {
+  LOCO_RETURN_IF_ERROR(validate(o));
+  std::unique_ptr<Strategy> out;
+  if (o.name == "ddp") {
+    out = std::make_unique<Ddp>(DdpOptions{o.bucket_bytes});
+  } else if (o.name == "diloco") {
+    DilocoOptions d;
+    d.h = o.h;
+    d.outer = outer_options(o);
+    d.bucket_bytes = o.bucket_bytes;
+    out = std::make_unique<Diloco>(std::move(d));
+  } else if (o.name == "local-sgd") {
+    out = std::make_unique<LocalSgd>(LocalSgdOptions{o.h, o.bucket_bytes});
+  } else if (o.name == "lofi") {
+    out = std::make_unique<Lofi>(LofiOptions{o.bucket_bytes});
+  } else {
+    return Internal("strategy '" + o.name + "' is in the catalog but has no constructor");
+  }
+  return out;
+}
+
+}  // namespace loco::optim

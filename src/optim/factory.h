@@ -1,0 +1,46 @@
+// factory.h: builds a Strategy from a name and a small options struct, for `loco train`,
+// `loco swarm` and the benchmarks, and lists the valid names with a one-line summary for --help.
+// Every bad value gives INVALID_ARGUMENT with a message naming the option and the accepted range.
+// Not here: parsing command lines (tools/loco), the inner optimizer (src/train).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "optim/bucketing.h"
+#include "optim/strategy.h"
+
+namespace loco::optim {
+
+struct StrategyOptions {
+  std::string name = "diloco";  // see strategy_catalog()
+  int64_t h = 100;              // inner steps per sync (diloco, local-sgd); ignored otherwise
+  float outer_lr = 0.7f;        // diloco
+  float outer_momentum = 0.9f;  // diloco; 0 disables momentum
+  bool nesterov = true;         // diloco
+  // diloco: extra momentum coefficients for multi-timescale outer momentum (empty: classic).
+  std::vector<float> extra_outer_momenta;
+  size_t bucket_bytes = kDefaultBucketBytes;  // every strategy: bytes per collective call
+};
+
+struct StrategyInfo {
+  std::string_view name;
+  std::string_view summary;  // one line for --help
+};
+
+// Every valid strategy name, in a stable order.
+const std::vector<StrategyInfo>& strategy_catalog();
+// "ddp, diloco, local-sgd, lofi": for messages.
+std::string strategy_names();
+
+// INVALID_ARGUMENT for an unknown name or a bad value (H < 1 for strategies that use it, outer lr
+// not finite and > 0, momentum outside [0, 1), bucket smaller than one float).
+[[nodiscard]] Status validate(const StrategyOptions& options);
+Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& options);
+
+}  // namespace loco::optim
