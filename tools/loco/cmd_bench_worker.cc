@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../bench/bench_common.h"
+#include "bench_common.h"
 #include "cli_util.h"
 #include "collectives/swarm_peer.h"
 #include "commands.h"

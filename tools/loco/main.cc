@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
       loco::cli::add_swarm_command);
   add("worker", "collective test worker: verified all-reduces with retry (for tests)",
       loco::cli::add_worker_command);
-  add("bench", "benchmarks: `loco bench allreduce` (loco vs Gloo and Open MPI)", loco::cli::add_bench_command);
+  add("bench", "benchmarks (`loco bench --help` lists them)", loco::cli::add_bench_command);
   add("bench-worker", "one peer of `loco bench` (hidden)", loco::cli::add_bench_worker_command);
   try {
     app.parse(argc, argv);
