@@ -18,6 +18,7 @@
 // and calls it again with the same arguments (the retry idiom). Any other status is fatal.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -36,6 +37,16 @@ class Reducer {
   // bytes. On a non-OK status `data` is exactly as before the call.
   [[nodiscard]] virtual Status all_reduce_avg(std::span<float> data) = 0;
   virtual int world_size() const = 0;
+  // Gathers every live peer's `mine` (the same size on every peer) into `all`, in rank order:
+  // afterwards all.size() == W * mine.size() for the W peers the operation ran with (which may
+  // differ from an earlier world_size()). `all` is output only (unspecified after a failure).
+  // For sparse exchanges (DeMo, top-k); reducers that cannot do it say UNIMPLEMENTED.
+  [[nodiscard]] virtual Status all_gather_bytes(std::span<const std::byte> mine,
+                                                std::vector<std::byte>& all) {
+    (void)mine;
+    all.clear();
+    return Status(StatusCode::kUnimplemented, "this reducer has no all_gather_bytes");
+  }
   // Totals over this reducer's life, on the wire (headers included).
   virtual uint64_t bytes_sent() const = 0;
   virtual uint64_t bytes_received() const = 0;

@@ -16,6 +16,25 @@ Status SwarmReducer::all_reduce_avg(std::span<float> data) {
   return OkStatus();
 }
 
+Status SwarmReducer::all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) {
+  const uint64_t epoch = comm_.epoch();
+  const size_t world = comm_.world_size();
+  if (world == 0) return Unavailable("all_gather_bytes: not a member of any epoch yet");
+  all.resize(world * mine.size());
+  if (mine.empty()) return OkStatus();
+  auto stats = comm_.all_gather(mine.data(), all.data(), all.size(), collectives::DataType::kU8, tag_);
+  if (!stats.ok()) {
+    // A request sized for an epoch that was replaced meanwhile is a membership change, not a bug.
+    if (comm_.epoch() != epoch) return Aborted("all_gather_bytes: epoch changed: " + stats.status().message());
+    return stats.status();
+  }
+  if (stats->world_size != world) return Aborted("all_gather_bytes: the world changed during the call");
+  sent_.fetch_add(stats->bytes_sent, std::memory_order_relaxed);
+  received_.fetch_add(stats->bytes_received, std::memory_order_relaxed);
+  ops_.fetch_add(1, std::memory_order_relaxed);
+  return OkStatus();
+}
+
 int SwarmReducer::world_size() const {
   return static_cast<int>(std::max<size_t>(1, comm_.world_size()));
 }

@@ -27,6 +27,9 @@ class SwarmReducer final : public Reducer {
   static constexpr uint64_t kDefaultTag = 0x6f7074;  // "opt"
 
   Status all_reduce_avg(std::span<float> data) override;
+  // Communicator::all_gather of bytes (kU8), every peer's part the same size. ABORTED if the
+  // membership changed between reading the world size and the operation (a retry fixes it).
+  Status all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) override;
   // The current epoch's world size (at least 1 before the first epoch, so callers may divide).
   int world_size() const override;
   uint64_t bytes_sent() const override { return sent_.load(std::memory_order_relaxed); }

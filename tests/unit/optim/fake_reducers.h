@@ -1,0 +1,154 @@
+// fake_reducers.h: in-process Reducers for the strategy tests.
+//  * SimulatedSwarm: N peers in one process (one thread each). all_reduce_avg is a barrier: the
+//    last peer to arrive computes the average in a fixed order (rank 0 + rank 1 + ... then one
+//    division by N, like the collectives' kAvg), and every peer copies the same result, so the
+//    bytes are identical on all peers. Every wait has a deadline (a missing peer fails the call
+//    with DEADLINE_EXCEEDED instead of hanging the test).
+//  * ScriptedReducer: one peer whose world-size-1 partners contribute fixed, known values
+//    (other(i) for the i-th element of a call), and which fails its k-th call with ABORTED
+//    without touching the data: the failure-contract tests.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "optim/strategy.h"
+
+namespace loco::optim::testing {
+
+class SimulatedSwarm {
+ public:
+  explicit SimulatedSwarm(int n) : n_(n), inputs_(static_cast<size_t>(n)) {
+    for (int r = 0; r < n; ++r) peers_.emplace_back(*this, r);
+  }
+  SimulatedSwarm(const SimulatedSwarm&) = delete;
+  SimulatedSwarm& operator=(const SimulatedSwarm&) = delete;
+
+  class Peer final : public Reducer {
+   public:
+    Peer(SimulatedSwarm& swarm, int rank) : swarm_(&swarm), rank_(rank) {}
+    Status all_reduce_avg(std::span<float> data) override {
+      Status s = swarm_->all_reduce(rank_, data);
+      if (s.ok()) {
+        ++calls_;
+        bytes_ += data.size() * sizeof(float);
+      }
+      return s;
+    }
+    int world_size() const override { return swarm_->n_; }
+    uint64_t bytes_sent() const override { return bytes_; }
+    uint64_t bytes_received() const override { return bytes_; }
+    int calls() const { return calls_; }
+
+   private:
+    SimulatedSwarm* swarm_;
+    int rank_;
+    int calls_ = 0;
+    uint64_t bytes_ = 0;
+  };
+
+  Peer& peer(int rank) { return peers_.at(static_cast<size_t>(rank)); }
+  int size() const { return n_; }
+
+ private:
+  Status all_reduce(int rank, std::span<float> data) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::unique_lock lk(mu_);
+    if (!cv_.wait_until(lk, deadline, [&] { return !draining_; })) {
+      return DeadlineExceeded("simulated swarm: previous round never drained");
+    }
+    inputs_[static_cast<size_t>(rank)] = data;
+    const uint64_t gen = gen_;
+    if (++arrived_ == n_) {
+      status_ = OkStatus();
+      const size_t count = inputs_[0].size();
+      for (const auto& in : inputs_) {
+        if (in.size() != count) status_ = Internal("simulated swarm: peers passed different sizes");
+      }
+      if (status_.ok()) {
+        result_.assign(count, 0.0f);
+        for (size_t i = 0; i < count; ++i) {
+          float sum = inputs_[0][i];
+          for (size_t r = 1; r < inputs_.size(); ++r) sum += inputs_[r][i];
+          result_[i] = sum / static_cast<float>(n_);
+        }
+      }
+      draining_ = true;
+      ++gen_;
+      cv_.notify_all();
+    } else if (!cv_.wait_until(lk, deadline, [&] { return gen_ != gen; })) {
+      return DeadlineExceeded("simulated swarm: a peer never arrived");
+    }
+    Status s = status_;
+    if (s.ok()) std::copy(result_.begin(), result_.end(), data.begin());
+    if (--arrived_ == 0) {
+      draining_ = false;
+      cv_.notify_all();
+    }
+    return s;
+  }
+
+  const int n_;
+  std::vector<Peer> peers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::span<float>> inputs_;
+  std::vector<float> result_;
+  Status status_;
+  int arrived_ = 0;
+  bool draining_ = false;
+  uint64_t gen_ = 0;
+};
+
+class ScriptedReducer final : public Reducer {
+ public:
+  // `fail_on_call`: 1-based index of the call that fails with ABORTED (0: never). Later calls
+  // succeed, so a retry goes through.
+  explicit ScriptedReducer(int world = 3, int fail_on_call = 0)
+      : world_(world), fail_on_call_(fail_on_call) {}
+
+  // What partner p (1 .. world-1) contributes for element i of a call.
+  static float other(int p, size_t i) {
+    return 0.25f * static_cast<float>(static_cast<int>(i % 7) - 3) + 0.5f * static_cast<float>(p);
+  }
+
+  Status all_reduce_avg(std::span<float> data) override {
+    ++calls_;
+    if (calls_ == fail_on_call_) {
+      ++failures_;
+      return Aborted("scripted failure on call " + std::to_string(calls_));
+    }
+    for (size_t i = 0; i < data.size(); ++i) {
+      float sum = data[i];
+      for (int p = 1; p < world_; ++p) sum += other(p, i);
+      data[i] = sum / static_cast<float>(world_);
+    }
+    bytes_ += data.size() * sizeof(float);
+    return OkStatus();
+  }
+  int world_size() const override { return world_; }
+  uint64_t bytes_sent() const override { return bytes_; }
+  uint64_t bytes_received() const override { return bytes_; }
+  int calls() const { return calls_; }
+  int failures() const { return failures_; }
+
+ private:
+  int world_;
+  int fail_on_call_;
+  int calls_ = 0;
+  int failures_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+// Copies of a strategy's state buffers (name order as returned).
+inline std::vector<std::vector<float>> copy_state(Strategy& s) {
+  std::vector<std::vector<float>> out;
+  for (const auto& b : s.state_buffers()) out.emplace_back(b.data.begin(), b.data.end());
+  return out;
+}
+
+}  // namespace loco::optim::testing
