@@ -16,6 +16,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace loco::codecs::block_quant {
 
 struct Range {
@@ -24,39 +28,45 @@ struct Range {
   bool finite;  // every value finite (no NaN, no Inf)
 };
 
-// Min and max of x[0, m) in 8 independent lanes, which compile to vector min/max, with a NaN/Inf
-// detector (v - v is 0 for finite v, NaN otherwise) that costs one vector add.
+// Min and max of x[0, m), and whether all of x is finite (v - v is 0 for finite v, NaN otherwise).
+// GCC does not vectorize a float min/max reduction without -ffinite-math-only, so on x86-64 the
+// main loop uses SSE2 (part of the x86-64 baseline, so there is no dispatch): minps/maxps compute
+// exactly the a < b ? a : b of the portable loop, and min/max do not depend on the order.
 inline Range block_range(const float* x, size_t m) {
-  float lo[8], hi[8], z[8];
-  for (int j = 0; j < 8; ++j) {
-    lo[j] = INFINITY;
-    hi[j] = -INFINITY;
-    z[j] = 0.0f;
-  }
+  float lo = INFINITY, hi = -INFINITY, z = 0.0f;
   size_t i = 0;
-  for (; i + 8 <= m; i += 8) {
-    for (int j = 0; j < 8; ++j) {
-      const float v = x[i + j];
-      lo[j] = v < lo[j] ? v : lo[j];
-      hi[j] = v > hi[j] ? v : hi[j];
-      z[j] += v - v;
+#if defined(__SSE2__)
+  if (m >= 8) {
+    __m128 lo0 = _mm_set1_ps(INFINITY), lo1 = lo0;
+    __m128 hi0 = _mm_set1_ps(-INFINITY), hi1 = hi0;
+    __m128 z0 = _mm_setzero_ps(), z1 = z0;
+    for (; i + 8 <= m; i += 8) {
+      const __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
+      lo0 = _mm_min_ps(a, lo0);
+      lo1 = _mm_min_ps(b, lo1);
+      hi0 = _mm_max_ps(a, hi0);
+      hi1 = _mm_max_ps(b, hi1);
+      z0 = _mm_add_ps(z0, _mm_sub_ps(a, a));
+      z1 = _mm_add_ps(z1, _mm_sub_ps(b, b));
+    }
+    alignas(16) float l[4], h[4], zz[4];
+    _mm_store_ps(l, _mm_min_ps(lo0, lo1));
+    _mm_store_ps(h, _mm_max_ps(hi0, hi1));
+    _mm_store_ps(zz, _mm_add_ps(z0, z1));
+    for (int j = 0; j < 4; ++j) {
+      lo = l[j] < lo ? l[j] : lo;
+      hi = h[j] > hi ? h[j] : hi;
+      z += zz[j];
     }
   }
+#endif
   for (; i < m; ++i) {
     const float v = x[i];
-    lo[0] = v < lo[0] ? v : lo[0];
-    hi[0] = v > hi[0] ? v : hi[0];
-    z[0] += v - v;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    z += v - v;
   }
-  Range r{lo[0], hi[0], true};
-  float zs = z[0];
-  for (int j = 1; j < 8; ++j) {
-    r.lo = lo[j] < r.lo ? lo[j] : r.lo;
-    r.hi = hi[j] > r.hi ? hi[j] : r.hi;
-    zs += z[j];
-  }
-  r.finite = zs == 0.0f;
-  return r;
+  return Range{lo, hi, z == 0.0f};
 }
 
 struct Params {
