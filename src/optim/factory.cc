@@ -2,6 +2,7 @@
 #include "optim/factory.h"
 
 #include "optim/ddp.h"
+#include "optim/demo.h"
 #include "optim/diloco.h"
 #include "optim/local_sgd.h"
 #include "optim/lofi.h"
@@ -31,6 +32,8 @@ const std::vector<StrategyInfo>& strategy_catalog() {
                  "Nesterov SGD step"},
       {"local-sgd", "local SGD: H local steps, then average the parameters"},
       {"lofi", "lo-fi: no communication while training, one parameter average at the end"},
+      {"demo", "DeMo: local momentum, top-k of its DCT all-gathered every step, sign update "
+               "(use with plain SGD as the inner optimizer)"},
   };
   return kCatalog;
 }
@@ -62,6 +65,9 @@ Status validate(const StrategyOptions& o) {
     Status s = validate(outer_options(o));
     if (!s.ok()) return s.with_context("diloco");
   }
+  if (o.name == "demo") {
+    LOCO_RETURN_IF_ERROR(validate(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay}));
+  }
   return OkStatus();
 }
 
@@ -80,6 +86,8 @@ Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& o) {
     out = std::make_unique<LocalSgd>(LocalSgdOptions{o.h, o.bucket_bytes});
   } else if (o.name == "lofi") {
     out = std::make_unique<Lofi>(LofiOptions{o.bucket_bytes});
+  } else if (o.name == "demo") {
+    out = std::make_unique<Demo>(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay});
   } else {
     return Internal("strategy '" + o.name + "' is in the catalog but has no constructor");
   }

@@ -26,6 +26,9 @@ struct StrategyOptions {
   // diloco: extra momentum coefficients for multi-timescale outer momentum (empty: classic).
   std::vector<float> extra_outer_momenta;
   size_t bucket_bytes = kDefaultBucketBytes;  // every strategy: bytes per collective call
+  size_t demo_chunk = 64;     // demo: DCT chunk size
+  size_t demo_topk = 8;       // demo: coefficients sent per chunk
+  float demo_decay = 0.999f;  // demo: momentum decay
 };
 
 struct StrategyInfo {
@@ -35,7 +38,7 @@ struct StrategyInfo {
 
 // Every valid strategy name, in a stable order.
 const std::vector<StrategyInfo>& strategy_catalog();
-// "ddp, diloco, local-sgd, lofi": for messages.
+// "ddp, diloco, local-sgd, lofi, demo": for messages.
 std::string strategy_names();
 
 // INVALID_ARGUMENT for an unknown name or a bad value (H < 1 for strategies that use it, outer lr

@@ -11,8 +11,8 @@ namespace loco::optim {
 namespace {
 
 TEST(Factory, EveryCatalogNameBuildsThatStrategy) {
-  ASSERT_EQ(strategy_catalog().size(), 4u);
-  EXPECT_EQ(strategy_names(), "ddp, diloco, local-sgd, lofi");
+  ASSERT_EQ(strategy_catalog().size(), 5u);
+  EXPECT_EQ(strategy_names(), "ddp, diloco, local-sgd, lofi, demo");
   for (const auto& info : strategy_catalog()) {
     StrategyOptions o;
     o.name = std::string(info.name);
@@ -60,7 +60,7 @@ void expect_invalid(const StrategyOptions& o, const std::string& needle) {
 TEST(Factory, BadNamesAndValuesAreInvalidArgument) {
   StrategyOptions o;
   o.name = "dilocoo";
-  expect_invalid(o, "unknown strategy 'dilocoo' (valid: ddp, diloco, local-sgd, lofi)");
+  expect_invalid(o, "unknown strategy 'dilocoo' (valid: ddp, diloco, local-sgd, lofi, demo)");
   o.name = "";
   expect_invalid(o, "unknown strategy");
   o = {};
@@ -91,6 +91,18 @@ TEST(Factory, BadNamesAndValuesAreInvalidArgument) {
   o.name = "lofi";
   o.bucket_bytes = 2;
   expect_invalid(o, "bucket");
+  o = {};
+  o.name = "demo";
+  o.demo_topk = 65;  // more than the chunk of 64
+  expect_invalid(o, "top-k");
+  o = {};
+  o.name = "demo";
+  o.demo_chunk = 1;
+  expect_invalid(o, "chunk");
+  o = {};
+  o.name = "demo";
+  o.demo_decay = 1.0f;
+  expect_invalid(o, "decay");
 }
 
 }  // namespace

@@ -86,6 +86,9 @@ TEST_P(FailureContract, FailedCallChangesNothingAndTheRetryCompletesTheRun) {
   so.outer_lr = 0.7f;
   so.outer_momentum = 0.9f;
   so.extra_outer_momenta = {0.5f};  // DiLoCo: two momentum buffers in the state
+  so.demo_chunk = 4;                // DeMo: chunks 4 + 4 + 3, two coefficients each
+  so.demo_topk = 2;
+  so.demo_decay = 0.5f;
   const int64_t steps = 5;          // H = 2: syncs after steps 1 and 3, and a pending one at finish
   const Outcome ref = run(so, 0, steps);
   ASSERT_GT(ref.calls, 0);
@@ -103,7 +106,7 @@ TEST_P(FailureContract, FailedCallChangesNothingAndTheRetryCompletesTheRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStrategies, FailureContract,
-                         ::testing::Values("ddp", "diloco", "local-sgd", "lofi"),
+                         ::testing::Values("ddp", "diloco", "local-sgd", "lofi", "demo"),
                          [](const auto& param_info) {
                            std::string s = param_info.param;
                            for (char& c : s) c = (c == '-') ? '_' : c;
@@ -123,6 +126,10 @@ TEST(FailureContractCounts, EveryStrategyCommunicatesWhereExpected) {
   EXPECT_EQ(run(so, 0, 5).calls, 9);
   so.name = "lofi";
   EXPECT_EQ(run(so, 0, 5).calls, 3);   // finish only
+  so.name = "demo";
+  so.demo_chunk = 4;
+  so.demo_topk = 2;
+  EXPECT_EQ(run(so, 0, 5).calls, 5);   // one all-gather per step, no buckets
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <span>
@@ -22,7 +23,8 @@ namespace loco::optim::testing {
 
 class SimulatedSwarm {
  public:
-  explicit SimulatedSwarm(int n) : n_(n), inputs_(static_cast<size_t>(n)) {
+  explicit SimulatedSwarm(int n)
+      : n_(n), inputs_(static_cast<size_t>(n)), byte_inputs_(static_cast<size_t>(n)) {
     for (int r = 0; r < n; ++r) peers_.emplace_back(*this, r);
   }
   SimulatedSwarm(const SimulatedSwarm&) = delete;
@@ -36,6 +38,14 @@ class SimulatedSwarm {
       if (s.ok()) {
         ++calls_;
         bytes_ += data.size() * sizeof(float);
+      }
+      return s;
+    }
+    Status all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) override {
+      Status s = swarm_->all_gather(rank_, mine, all);
+      if (s.ok()) {
+        ++calls_;
+        bytes_ += mine.size();
       }
       return s;
     }
@@ -55,28 +65,19 @@ class SimulatedSwarm {
   int size() const { return n_; }
 
  private:
-  Status all_reduce(int rank, std::span<float> data) {
+  // One barrier round: every peer deposits its input; the last one computes the result (under
+  // the lock, in rank order); everyone copies it out; the round drains before the next starts.
+  template <typename Deposit, typename Compute, typename CopyOut>
+  Status round(Deposit deposit, Compute compute, CopyOut copy_out) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     std::unique_lock lk(mu_);
     if (!cv_.wait_until(lk, deadline, [&] { return !draining_; })) {
       return DeadlineExceeded("simulated swarm: previous round never drained");
     }
-    inputs_[static_cast<size_t>(rank)] = data;
+    deposit();
     const uint64_t gen = gen_;
     if (++arrived_ == n_) {
-      status_ = OkStatus();
-      const size_t count = inputs_[0].size();
-      for (const auto& in : inputs_) {
-        if (in.size() != count) status_ = Internal("simulated swarm: peers passed different sizes");
-      }
-      if (status_.ok()) {
-        result_.assign(count, 0.0f);
-        for (size_t i = 0; i < count; ++i) {
-          float sum = inputs_[0][i];
-          for (size_t r = 1; r < inputs_.size(); ++r) sum += inputs_[r][i];
-          result_[i] = sum / static_cast<float>(n_);
-        }
-      }
+      status_ = compute();
       draining_ = true;
       ++gen_;
       cv_.notify_all();
@@ -84,12 +85,45 @@ class SimulatedSwarm {
       return DeadlineExceeded("simulated swarm: a peer never arrived");
     }
     Status s = status_;
-    if (s.ok()) std::copy(result_.begin(), result_.end(), data.begin());
+    if (s.ok()) copy_out();
     if (--arrived_ == 0) {
       draining_ = false;
       cv_.notify_all();
     }
     return s;
+  }
+
+  Status all_reduce(int rank, std::span<float> data) {
+    return round([&] { inputs_[static_cast<size_t>(rank)] = data; },
+                 [&]() -> Status {
+                   const size_t count = inputs_[0].size();
+                   for (const auto& in : inputs_) {
+                     if (in.size() != count) return Internal("simulated swarm: different sizes");
+                   }
+                   result_.assign(count, 0.0f);
+                   for (size_t i = 0; i < count; ++i) {
+                     float sum = inputs_[0][i];
+                     for (size_t r = 1; r < inputs_.size(); ++r) sum += inputs_[r][i];
+                     result_[i] = sum / static_cast<float>(n_);
+                   }
+                   return OkStatus();
+                 },
+                 [&] { std::copy(result_.begin(), result_.end(), data.begin()); });
+  }
+
+  Status all_gather(int rank, std::span<const std::byte> mine, std::vector<std::byte>& all) {
+    return round([&] { byte_inputs_[static_cast<size_t>(rank)] = mine; },
+                 [&]() -> Status {
+                   byte_result_.clear();
+                   for (const auto& in : byte_inputs_) {
+                     if (in.size() != byte_inputs_[0].size()) {
+                       return Internal("simulated swarm: different sizes");
+                     }
+                     byte_result_.insert(byte_result_.end(), in.begin(), in.end());
+                   }
+                   return OkStatus();
+                 },
+                 [&] { all = byte_result_; });
   }
 
   const int n_;
@@ -98,6 +132,8 @@ class SimulatedSwarm {
   std::condition_variable cv_;
   std::vector<std::span<float>> inputs_;
   std::vector<float> result_;
+  std::vector<std::span<const std::byte>> byte_inputs_;
+  std::vector<std::byte> byte_result_;
   Status status_;
   int arrived_ = 0;
   bool draining_ = false;
@@ -128,6 +164,19 @@ class ScriptedReducer final : public Reducer {
       data[i] = sum / static_cast<float>(world_);
     }
     bytes_ += data.size() * sizeof(float);
+    return OkStatus();
+  }
+  // The partners echo this peer's bytes (their content does not matter for the contract tests).
+  Status all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) override {
+    ++calls_;
+    if (calls_ == fail_on_call_) {
+      ++failures_;
+      all.assign(3, std::byte{0x5a});  // output only: garbage on failure is allowed
+      return Aborted("scripted failure on call " + std::to_string(calls_));
+    }
+    all.clear();
+    for (int p = 0; p < world_; ++p) all.insert(all.end(), mine.begin(), mine.end());
+    bytes_ += mine.size();
     return OkStatus();
   }
   int world_size() const override { return world_; }
