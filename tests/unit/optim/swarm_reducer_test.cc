@@ -12,6 +12,7 @@
 
 #include "collectives/swarm_peer.h"
 #include "membership/coordinator.h"
+#include "optim/demo.h"
 #include "optim/diloco.h"
 #include "optim/swarm_reducer.h"
 #include "unit/optim/driver.h"
@@ -48,6 +49,85 @@ V start_params() {
   V x(kN);
   for (size_t i = 0; i < kN; ++i) x[i] = std::cos(0.003f * static_cast<float>(i));
   return x;
+}
+
+struct Swarm {
+  std::unique_ptr<membership::Coordinator> coord;
+  std::vector<std::unique_ptr<collectives::SwarmPeer>> peers;
+  ~Swarm() {
+    for (auto& p : peers) p->leave("test done");
+    if (coord) coord->stop();
+  }
+};
+
+// A coordinator and kPeers joined peers with their links up, or a failure message.
+::testing::AssertionResult start_swarm(Swarm& s) {
+  membership::CoordinatorOptions co;
+  co.config.heartbeat_period = std::chrono::milliseconds(100);
+  co.config.heartbeat_timeout = std::chrono::milliseconds(3000);
+  co.config.join_window = std::chrono::milliseconds(50);
+  auto coord = membership::Coordinator::start(co);
+  if (!coord.ok()) return ::testing::AssertionFailure() << coord.status().to_string();
+  s.coord = std::move(coord).value();
+  for (int i = 0; i < kPeers; ++i) {
+    collectives::SwarmPeerOptions o;
+    o.peer.coordinator_port = s.coord->port();
+    o.peer.name = "p" + std::to_string(i);
+    auto p = collectives::SwarmPeer::join(o);
+    if (!p.ok()) return ::testing::AssertionFailure() << p.status().to_string();
+    s.peers.push_back(std::move(p).value());
+  }
+  for (auto& p : s.peers) {
+    Status st = p->wait_for_world(kPeers, Deadline::after(std::chrono::seconds(30)));
+    if (!st.ok()) return ::testing::AssertionFailure() << st.to_string();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(SwarmDemo, ThreePeersAllGatherOverTcpAndStayBitIdentical) {
+  Swarm swarm;
+  ASSERT_TRUE(start_swarm(swarm));
+  constexpr size_t n = 1000;
+  constexpr int64_t steps = 6;
+  std::vector<V> finals(kPeers);
+  std::vector<Status> status(kPeers);
+  std::vector<uint64_t> sent(kPeers);
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < kPeers; ++rank) {
+    threads.emplace_back([&, rank] {
+      collectives::SwarmPeer& peer = *swarm.peers[static_cast<size_t>(rank)];
+      SwarmReducer reducer(peer.comm());
+      Demo demo(DemoOptions{.chunk = 32, .topk = 4, .decay = 0.9f});
+      V x(n, 1.0f), g(n);
+      Status& st = status[static_cast<size_t>(rank)];
+      st = demo.init(x);
+      const Deadline deadline = Deadline::after(std::chrono::seconds(120));
+      for (int64_t step = 0; step < steps && st.ok(); ++step) {
+        grads_of(rank, step, x, g);
+        auto r = peer.with_retry(
+            [&]() -> Result<int> {
+              Status s = demo.on_gradients(g, step, reducer);
+              if (!s.ok()) return s;
+              return 0;
+            },
+            5, deadline);
+        st = r.status();
+        testing::inner_sgd(x, g, 0.01f);
+      }
+      finals[static_cast<size_t>(rank)] = x;
+      sent[static_cast<size_t>(rank)] = reducer.bytes_sent();
+      EXPECT_EQ(reducer.operations(), static_cast<uint64_t>(steps));
+      EXPECT_EQ(demo.payload_bytes(), (n + 31) / 32 * 4 * Demo::kEntryBytes);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int rank = 0; rank < kPeers; ++rank) {
+    ASSERT_TRUE(status[static_cast<size_t>(rank)].ok()) << status[static_cast<size_t>(rank)].to_string();
+    EXPECT_EQ(0, std::memcmp(finals[static_cast<size_t>(rank)].data(), finals[0].data(), n * sizeof(float)));
+    // An all-gather sends the other peers' parts on: (W-1) payloads per step, plus headers.
+    EXPECT_GE(sent[static_cast<size_t>(rank)], static_cast<uint64_t>(steps) * 2 * 32 * 4 * 6);
+  }
+  EXPECT_NE(finals[0], V(n, 1.0f));
 }
 
 TEST(SwarmDiloco, ThreePeersOverTcpStayBitIdenticalAfterEverySync) {
