@@ -307,6 +307,11 @@ void Coordinator::serve(std::shared_ptr<Session> session) {
         dispatch(LinkFailedReceived{s.id, lf->epoch});
         continue;
       }
+      case wire::MsgType::kStateReport:
+      case wire::MsgType::kStateDone:
+        dispatch_state(s.id, *frame, why);
+        if (why.ok()) continue;
+        break;
       case wire::MsgType::kLeave: {
         auto leave = wire::decode_leave(frame->payload);
         if (!leave.ok()) {
@@ -339,6 +344,11 @@ void Coordinator::dispatch(const Event& event) {
   const uint64_t before = state_.epoch();
   std::vector<Action> actions = state_.handle(event, now());
   execute(std::move(actions));  // queues only; order per connection is the state machine's
+  if (state_.epoch() != before) {
+    // Shared-state rounds follow the membership (on_members never evicts).
+    std::vector<EvictPeer> none = execute_state(rounds_.on_members(ring_locked()));
+    (void)none;
+  }
   if (state_.epoch() == before || state_.history().empty()) return;
   CoordinatorEvent changed{state_.history().back(), state_.members()};
   // Take the observer lock before releasing the state lock, so observers see epochs in order.
@@ -349,6 +359,12 @@ void Coordinator::dispatch(const Event& event) {
                 changed.members.size(), c.joined.size(), c.left.size(), c.died.size(),
                 c.reformed ? ", re-formed after a data-plane failure" : "");
   if (observer_) observer_(changed);
+}
+
+void Coordinator::send_to(ConnId conn, wire::MsgType type, Bytes payload) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  auto it = sessions_.find(conn);
+  if (it != sessions_.end()) it->second->enqueue(type, std::move(payload));
 }
 
 void Coordinator::execute(std::vector<Action> actions) {

@@ -23,6 +23,7 @@
 
 #include "membership/auth.h"
 #include "membership/coordinator_state.h"
+#include "membership/state_rounds.h"
 #include "transport/connection.h"
 
 namespace loco::membership {
@@ -52,6 +53,9 @@ class Coordinator {
   uint16_t port() const { return port_; }
   uint64_t epoch() const;
   std::vector<wire::Member> members() const;
+  // Shared-state rounds completed so far, and the bad-donor reports received (state_rounds.h).
+  uint64_t state_rounds_completed() const;
+  std::vector<BadDonorReport> bad_donor_reports() const;
   // Called (from a coordinator thread, without locks held) after every new epoch.
   void set_observer(std::function<void(const CoordinatorEvent&)> observer);
   // Stops accepting, closes every connection and joins all threads. Idempotent.
@@ -67,6 +71,13 @@ class Coordinator {
   // Runs the handshake; on success returns the Hello, on failure has already queued a REJECT.
   Result<wire::Hello> handshake(Session& session);
   void dispatch(const Event& event);
+  // Shared-state sync (STATE_REPORT, STATE_DONE): feeds StateRounds, then evicts reported donors.
+  void dispatch_state(ConnId conn, const wire::Frame& frame, Status& why);
+  // Queues the state actions; returns the evictions for the caller to run without state_mu_.
+  std::vector<EvictPeer> execute_state(std::vector<StateAction> actions);
+  std::vector<StateRounds::MemberConn> ring_locked() const;
+  // Queues one frame to a connection if it is still open (takes sessions_mu_).
+  void send_to(ConnId conn, wire::MsgType type, Bytes payload);
   void execute(std::vector<Action> actions);
   void reap_finished_sessions();
 
@@ -77,6 +88,7 @@ class Coordinator {
 
   mutable std::mutex state_mu_;  // guards state_
   CoordinatorState state_;
+  StateRounds rounds_;  // guarded by state_mu_ too
 
   std::mutex sessions_mu_;  // guards sessions_, next_conn_
   std::map<ConnId, std::shared_ptr<Session>> sessions_;

@@ -130,6 +130,8 @@ class CoordinatorState {
   uint64_t epoch() const { return epoch_; }
   // Ring order of the current epoch.
   const std::vector<wire::Member>& members() const { return members_; }
+  // The connections of members(), in the same order (for the shared-state rounds, state_rounds.h).
+  const std::vector<ConnId>& ring_conns() const { return ring_; }
   size_t pending_count() const { return pending_.size(); }
   // The changes made so far, oldest first (bounded: the last 1024).
   const std::vector<MembershipChange>& history() const { return history_; }

@@ -36,6 +36,15 @@ bool is_known_type(uint16_t type) {
     case MsgType::kPeerHello:
     case MsgType::kPeerAccept:
     case MsgType::kData:
+    case MsgType::kStateReport:
+    case MsgType::kStatePlan:
+    case MsgType::kStateDone:
+    case MsgType::kStateComplete:
+    case MsgType::kStateHello:
+    case MsgType::kStateAccept:
+    case MsgType::kChunkRequest:
+    case MsgType::kChunkHeader:
+    case MsgType::kChunkBytes:
       return true;
   }
   return false;
@@ -58,6 +67,15 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kPeerHello: return "PEER_HELLO";
     case MsgType::kPeerAccept: return "PEER_ACCEPT";
     case MsgType::kData: return "DATA";
+    case MsgType::kStateReport: return "STATE_REPORT";
+    case MsgType::kStatePlan: return "STATE_PLAN";
+    case MsgType::kStateDone: return "STATE_DONE";
+    case MsgType::kStateComplete: return "STATE_COMPLETE";
+    case MsgType::kStateHello: return "STATE_HELLO";
+    case MsgType::kStateAccept: return "STATE_ACCEPT";
+    case MsgType::kChunkRequest: return "CHUNK_REQUEST";
+    case MsgType::kChunkHeader: return "CHUNK_HEADER";
+    case MsgType::kChunkBytes: return "CHUNK_BYTES";
   }
   return "UNKNOWN";
 }

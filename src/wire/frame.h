@@ -49,10 +49,21 @@ enum class MsgType : uint16_t {
   kOpDone = 10,       // peer -> coordinator: my part of collective (epoch, tag, seq) is complete
   kOpCommit = 11,     // coordinator -> peer: every member completed (epoch, tag, seq): commit it
   kLinkFailed = 12,   // peer -> coordinator: this epoch's data-plane links failed; re-form
+  // Shared-state sync, control part (issue "shared state", wire/state_messages.h).
+  kStateReport = 13,    // peer -> coordinator: my revision, layout and chunk hashes
+  kStatePlan = 14,      // coordinator -> peer: which chunks to fetch from whom, or a status
+  kStateDone = 15,      // peer -> coordinator: my fetches finished (status, bad donors)
+  kStateComplete = 16,  // coordinator -> peer: every participant of the round is done
   // Data plane: peer <-> peer (issue "collectives").
   kPeerHello = 32,  // dialing peer -> listening peer: who I am, which epoch and stripe
   kPeerAccept = 33, // listening peer -> dialing peer
   kData = 34,       // a chunk of a tagged collective operation
+  // Shared-state chunk transfer: receiver <-> donor (state/chunk_messages.h).
+  kStateHello = 40,    // receiver -> donor: who I am (swarm-key proof)
+  kStateAccept = 41,   // donor -> receiver
+  kChunkRequest = 42,  // receiver -> donor: send me chunk i with hash h
+  kChunkHeader = 43,   // donor -> receiver: status and length of the chunk that follows
+  kChunkBytes = 44,    // donor -> receiver: the chunk's raw bytes
 };
 
 bool is_known_type(uint16_t type);

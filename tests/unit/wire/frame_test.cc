@@ -19,6 +19,10 @@ constexpr MsgType kAllTypes[] = {
     MsgType::kReject,    MsgType::kHeartbeat,  MsgType::kHeartbeatAck, MsgType::kEpoch,
     MsgType::kLeave,     MsgType::kOpDone,     MsgType::kOpCommit,  MsgType::kLinkFailed, MsgType::kPeerHello,
     MsgType::kPeerAccept, MsgType::kData,
+    // shared-state sync
+    MsgType::kStateReport, MsgType::kStatePlan, MsgType::kStateDone, MsgType::kStateComplete,
+    MsgType::kStateHello, MsgType::kStateAccept, MsgType::kChunkRequest, MsgType::kChunkHeader,
+    MsgType::kChunkBytes,
 };
 
 Bytes pattern(size_t n, uint32_t seed = 1) {
@@ -165,7 +169,7 @@ TEST(FrameReject, OtherVersionIsProtocolMismatch) {
 }
 
 TEST(FrameReject, UnknownTypeIsDataLoss) {
-  for (uint16_t t : {uint16_t{0}, uint16_t{13}, uint16_t{31}, uint16_t{35}, uint16_t{0xFFFF}}) {
+  for (uint16_t t : {uint16_t{0}, uint16_t{17}, uint16_t{31}, uint16_t{35}, uint16_t{45}, uint16_t{0xFFFF}}) {
     Bytes f = encode_frame(MsgType::kHello, pattern(4));
     store_le<uint16_t>(f.data() + 6, t);
     reseal(f);
