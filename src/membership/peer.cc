@@ -149,6 +149,7 @@ Status PeerClient::vote(const wire::OpId& op, Deadline deadline) {
   }
   LOCO_RETURN_IF_ERROR(conn_->send(wire::MsgType::kOpDone, wire::OpDone{op}.encode(),
                                    deadline.earliest(Deadline::after(kSendTimeout))));
+  if (options_.test_after_op_done) options_.test_after_op_done(op);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (commits_.erase(op) > 0) return OkStatus();

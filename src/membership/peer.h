@@ -45,6 +45,9 @@ struct PeerOptions {
   // Called on the client's reader thread for every new epoch, from the first one on (see
   // set_epoch_listener).
   std::function<void(const MembershipView&)> on_epoch;
+  // Test hook, empty in production: vote() calls it after sending OP_DONE and before it looks for
+  // the OP_COMMIT, so a test can let OP_COMMIT and the next EPOCH arrive first.
+  std::function<void(const wire::OpId&)> test_after_op_done;
 };
 
 class PeerClient {
