@@ -7,6 +7,7 @@
 #include "optim/local_sgd.h"
 #include "optim/lofi.h"
 #include "optim/outer_sgd.h"
+#include "optim/topk_ddp.h"
 
 namespace loco::optim {
 
@@ -34,6 +35,8 @@ const std::vector<StrategyInfo>& strategy_catalog() {
       {"lofi", "lo-fi: no communication while training, one parameter average at the end"},
       {"demo", "DeMo: local momentum, top-k of its DCT all-gathered every step, sign update "
                "(use with plain SGD as the inner optimizer)"},
+      {"ddp-topk", "DDP sending only the top-k of the error-fed gradient each step (DGC momentum "
+                   "correction optional)"},
   };
   return kCatalog;
 }
@@ -68,6 +71,9 @@ Status validate(const StrategyOptions& o) {
   if (o.name == "demo") {
     LOCO_RETURN_IF_ERROR(validate(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay}));
   }
+  if (o.name == "ddp-topk") {
+    LOCO_RETURN_IF_ERROR(validate(TopkDdpOptions{o.topk_fraction, o.topk_momentum}));
+  }
   return OkStatus();
 }
 
@@ -88,6 +94,8 @@ Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& o) {
     out = std::make_unique<Lofi>(LofiOptions{o.bucket_bytes});
   } else if (o.name == "demo") {
     out = std::make_unique<Demo>(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay});
+  } else if (o.name == "ddp-topk") {
+    out = std::make_unique<TopkDdp>(TopkDdpOptions{o.topk_fraction, o.topk_momentum});
   } else {
     return Internal("strategy '" + o.name + "' is in the catalog but has no constructor");
   }

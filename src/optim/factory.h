@@ -29,6 +29,8 @@ struct StrategyOptions {
   size_t demo_chunk = 64;     // demo: DCT chunk size
   size_t demo_topk = 8;       // demo: coefficients sent per chunk
   float demo_decay = 0.999f;  // demo: momentum decay
+  double topk_fraction = 0.01;  // ddp-topk: share of elements sent per step
+  float topk_momentum = 0.0f;   // ddp-topk: DGC momentum correction (needs inner plain SGD)
 };
 
 struct StrategyInfo {
@@ -38,7 +40,7 @@ struct StrategyInfo {
 
 // Every valid strategy name, in a stable order.
 const std::vector<StrategyInfo>& strategy_catalog();
-// "ddp, diloco, local-sgd, lofi, demo": for messages.
+// "ddp, diloco, local-sgd, lofi, demo, ddp-topk": for messages.
 std::string strategy_names();
 
 // INVALID_ARGUMENT for an unknown name or a bad value (H < 1 for strategies that use it, outer lr

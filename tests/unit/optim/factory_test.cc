@@ -11,8 +11,8 @@ namespace loco::optim {
 namespace {
 
 TEST(Factory, EveryCatalogNameBuildsThatStrategy) {
-  ASSERT_EQ(strategy_catalog().size(), 5u);
-  EXPECT_EQ(strategy_names(), "ddp, diloco, local-sgd, lofi, demo");
+  ASSERT_EQ(strategy_catalog().size(), 6u);
+  EXPECT_EQ(strategy_names(), "ddp, diloco, local-sgd, lofi, demo, ddp-topk");
   for (const auto& info : strategy_catalog()) {
     StrategyOptions o;
     o.name = std::string(info.name);
@@ -60,7 +60,7 @@ void expect_invalid(const StrategyOptions& o, const std::string& needle) {
 TEST(Factory, BadNamesAndValuesAreInvalidArgument) {
   StrategyOptions o;
   o.name = "dilocoo";
-  expect_invalid(o, "unknown strategy 'dilocoo' (valid: ddp, diloco, local-sgd, lofi, demo)");
+  expect_invalid(o, "unknown strategy 'dilocoo' (valid: ddp, diloco, local-sgd, lofi, demo, ddp-topk)");
   o.name = "";
   expect_invalid(o, "unknown strategy");
   o = {};
@@ -103,6 +103,16 @@ TEST(Factory, BadNamesAndValuesAreInvalidArgument) {
   o.name = "demo";
   o.demo_decay = 1.0f;
   expect_invalid(o, "decay");
+  o = {};
+  o.name = "ddp-topk";
+  o.topk_fraction = 0.0;
+  expect_invalid(o, "fraction");
+  o.topk_fraction = 1.5;
+  expect_invalid(o, "fraction");
+  o = {};
+  o.name = "ddp-topk";
+  o.topk_momentum = 1.0f;
+  expect_invalid(o, "momentum");
 }
 
 }  // namespace

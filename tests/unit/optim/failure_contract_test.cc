@@ -89,6 +89,8 @@ TEST_P(FailureContract, FailedCallChangesNothingAndTheRetryCompletesTheRun) {
   so.demo_chunk = 4;                // DeMo: chunks 4 + 4 + 3, two coefficients each
   so.demo_topk = 2;
   so.demo_decay = 0.5f;
+  so.topk_fraction = 0.25;          // ddp-topk: 3 of 11 elements, with momentum correction
+  so.topk_momentum = 0.5f;
   const int64_t steps = 5;          // H = 2: syncs after steps 1 and 3, and a pending one at finish
   const Outcome ref = run(so, 0, steps);
   ASSERT_GT(ref.calls, 0);
@@ -106,7 +108,7 @@ TEST_P(FailureContract, FailedCallChangesNothingAndTheRetryCompletesTheRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStrategies, FailureContract,
-                         ::testing::Values("ddp", "diloco", "local-sgd", "lofi", "demo"),
+                         ::testing::Values("ddp", "diloco", "local-sgd", "lofi", "demo", "ddp-topk"),
                          [](const auto& param_info) {
                            std::string s = param_info.param;
                            for (char& c : s) c = (c == '-') ? '_' : c;
@@ -130,6 +132,8 @@ TEST(FailureContractCounts, EveryStrategyCommunicatesWhereExpected) {
   so.demo_chunk = 4;
   so.demo_topk = 2;
   EXPECT_EQ(run(so, 0, 5).calls, 5);   // one all-gather per step, no buckets
+  so.name = "ddp-topk";
+  EXPECT_EQ(run(so, 0, 5).calls, 5);
 }
 
 }  // namespace
