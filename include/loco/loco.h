@@ -176,6 +176,58 @@ loco_status_t loco_all_reduce(loco_comm_t* comm, void* buf, size_t count, loco_d
  * reduce-scatter and all-gather for a given world size. */
 void loco_segment(size_t count, uint32_t world_size, uint32_t rank, size_t* offset, size_t* seg_count);
 
+/* ---- Shared state (bit parity at sync points) ----------------------------------------------
+ * A state is a named list of caller-owned buffers with a revision. At loco_state_sync every member
+ * reports its revision and per-chunk hashes to the coordinator, which takes the most common
+ * content per chunk as the truth; peers that differ fetch exactly those chunks from several
+ * donors in parallel, peer to peer, and verify them. After an OK sync every peer whose sync
+ * returned OK holds bit-identical shared buffers at the same revision. Every member of the epoch
+ * must call loco_state_sync for a round to start. Buffers must not be modified during a sync.
+ * See docs/fault-model.md. */
+
+typedef struct loco_state loco_state_t;
+
+typedef enum loco_sync_strategy {
+  LOCO_SYNC_ENFORCE_MAJORITY = 1, /* vote, serve, fetch what differs from the majority (default) */
+  LOCO_SYNC_RECEIVE_ONLY = 2,     /* a joining peer: do not vote or serve; fetch what differs */
+  LOCO_SYNC_SEND_ONLY = 3         /* vote and serve, never fetch (differing: FAILED_PRECONDITION) */
+} loco_sync_strategy_t;
+
+typedef struct loco_sync_stats {
+  uint64_t round;
+  uint64_t revision;       /* the state's revision after the sync */
+  uint64_t chunks_fetched;
+  uint64_t bytes_fetched;
+  uint32_t donors_used;    /* peers that delivered at least one chunk */
+  uint32_t bad_donors;     /* peers that served bytes not matching the hash (reported, evicted) */
+  double fetch_ms;
+} loco_sync_stats_t;
+
+/* Creates an empty state served by this peer (a chunk server on the comm's data host). chunk_size
+ * 0 means 4 MiB (valid: 4 KiB .. 64 MiB). The state must be destroyed before the comm.
+ * Returns OK, INVALID_ARGUMENT (NULL, chunk size), FAILED_PRECONDITION (comm not connected),
+ * UNAVAILABLE (cannot listen). */
+loco_status_t loco_state_create(loco_comm_t* comm, size_t chunk_size, loco_state_t** out);
+/* Registers count elements at data under a unique name. per_peer != 0: the buffer may differ
+ * between peers (e.g. a data-loader position) and is excluded from parity.
+ * Returns OK or INVALID_ARGUMENT (NULL, empty or repeated name, bad dtype, too many chunks). */
+loco_status_t loco_state_add_buffer(loco_state_t* state, const char* name, loco_dtype_t dtype,
+                                    void* data, size_t count, int per_peer);
+/* The revision; advance it by one after each step that changes the state, before the sync.
+ * loco_state_set_revision returns OK or INVALID_ARGUMENT (NULL). */
+loco_status_t loco_state_set_revision(loco_state_t* state, uint64_t revision);
+uint64_t loco_state_revision(const loco_state_t* state);
+/* Runs one sync point (blocking). stats may be NULL. timeout_ms < 0: two minutes.
+ * Returns OK (parity reached), INVALID_ARGUMENT (NULL, no buffers), FAILED_PRECONDITION (this
+ * peer's revision is ahead of the swarm's, its layout differs, send-only and different, or the
+ * swarm's revision skipped one; the state is untouched), UNAVAILABLE (coordinator lost, or every
+ * donor of a chunk failed: retry), DEADLINE_EXCEEDED (a member never synced), DATA_LOSS (this
+ * peer was evicted for serving bad chunks). */
+loco_status_t loco_state_sync(loco_state_t* state, loco_sync_strategy_t strategy, int32_t timeout_ms,
+                              loco_sync_stats_t* stats);
+/* Stops serving and frees the state (not the buffers). NULL is ignored. */
+void loco_state_destroy(loco_state_t* state);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -12,6 +12,7 @@
 #include "membership/auth.h"
 #include "membership/coordinator.h"
 #include "collectives/swarm_peer.h"
+#include "state/state_sync.h"
 #include "membership/peer.h"
 
 struct loco_coordinator {
@@ -381,3 +382,89 @@ void loco_segment(size_t count, uint32_t world_size, uint32_t rank, size_t* offs
 }
 
 }  // extern "C"
+
+// ---- shared state ----
+
+struct loco_state {
+  std::unique_ptr<loco::state::SharedState> state;
+  std::unique_ptr<loco::state::StateSync> sync;
+};
+
+loco_status_t loco_state_create(loco_comm_t* comm, size_t chunk_size, loco_state_t** out) {
+  return guarded([&]() -> loco_status_t {
+    if (comm == nullptr || out == nullptr) return fail(loco::InvalidArgument("NULL argument"));
+    *out = nullptr;
+    if (comm->client == nullptr) return fail(loco::FailedPrecondition("comm is not connected"));
+    if (chunk_size == 0) chunk_size = loco::state::kDefaultChunkSize;
+    if (chunk_size < (4u << 10) || chunk_size > (64u << 20)) {
+      return fail(loco::InvalidArgument("chunk size must be between 4 KiB and 64 MiB"));
+    }
+    loco::state::StateSyncOptions so;
+    so.listen_host = comm->options.mesh.listen_host;
+    if (comm->options.peer.key) so.key = comm->options.peer.key->bytes;
+    auto sync = loco::state::StateSync::create(*comm->client, so);
+    if (!sync.ok()) return fail(sync.status());
+    auto st = std::make_unique<loco_state>();
+    st->state = std::make_unique<loco::state::SharedState>(chunk_size);
+    st->sync = std::move(sync).value();
+    *out = st.release();
+    return ok();
+  });
+}
+
+loco_status_t loco_state_add_buffer(loco_state_t* state, const char* name, loco_dtype_t dtype,
+                                    void* data, size_t count, int per_peer) {
+  return guarded([&]() -> loco_status_t {
+    if (state == nullptr || name == nullptr) return fail(loco::InvalidArgument("NULL argument"));
+    const int t = static_cast<int>(dtype);
+    if (t < 0 || t >= loco::collectives::kNumDataTypes) {
+      return fail(loco::InvalidArgument("unknown dtype " + std::to_string(t)));
+    }
+    loco::Status s = state->state->add_buffer(name, static_cast<loco::collectives::DataType>(t),
+                                              count, data, per_peer != 0);
+    return s.ok() ? ok() : fail(s);
+  });
+}
+
+loco_status_t loco_state_set_revision(loco_state_t* state, uint64_t revision) {
+  return guarded([&]() -> loco_status_t {
+    if (state == nullptr) return fail(loco::InvalidArgument("state is NULL"));
+    state->state->set_revision(revision);
+    return ok();
+  });
+}
+
+uint64_t loco_state_revision(const loco_state_t* state) {
+  return state != nullptr ? state->state->revision() : 0;
+}
+
+loco_status_t loco_state_sync(loco_state_t* state, loco_sync_strategy_t strategy, int32_t timeout_ms,
+                              loco_sync_stats_t* stats) {
+  return guarded([&]() -> loco_status_t {
+    if (state == nullptr) return fail(loco::InvalidArgument("state is NULL"));
+    const int s = static_cast<int>(strategy);
+    if (s < 1 || s > 3) return fail(loco::InvalidArgument("unknown sync strategy"));
+    const loco::Duration timeout = timeout_ms < 0 ? loco::Duration(std::chrono::minutes(2))
+                                                  : loco::Duration(std::chrono::milliseconds(timeout_ms));
+    auto r = state->sync->sync(*state->state, static_cast<loco::state::SyncStrategy>(s), timeout);
+    if (!r.ok()) return fail(r.status());
+    if (stats != nullptr) {
+      *stats = loco_sync_stats_t{};
+      stats->round = r->round;
+      stats->revision = r->revision;
+      stats->chunks_fetched = r->chunks_fetched;
+      stats->bytes_fetched = r->bytes_fetched;
+      stats->donors_used = static_cast<uint32_t>(r->chunks_by_donor.size());
+      stats->bad_donors = static_cast<uint32_t>(r->bad_donors.size());
+      stats->fetch_ms = r->fetch_seconds * 1000.0;
+    }
+    return ok();
+  });
+}
+
+void loco_state_destroy(loco_state_t* state) {
+  try {
+    delete state;
+  } catch (...) {
+  }
+}

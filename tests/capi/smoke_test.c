@@ -1,11 +1,23 @@
 /* C smoke test of libloco: a coordinator and two peers in one process form a 2-member epoch with
  * distinct ranks; error paths return the documented codes with a message. Exit code 0 = pass. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "loco/loco.h"
 
 static int failures = 0;
+
+/* Peer b's side of the shared-state sync (sync blocks until every member has synced). */
+static loco_state_t* g_state_b = NULL;
+static loco_status_t g_sync_b = LOCO_INTERNAL;
+static void* sync_b(void* arg) {
+  (void)arg;
+  g_sync_b = loco_state_sync(g_state_b, LOCO_SYNC_RECEIVE_ONLY, 20000, NULL);
+  return NULL;
+}
 
 #define EXPECT(cond)                                                              \
   do {                                                                            \
@@ -102,6 +114,37 @@ int main(void) {
     EXPECT(loco_collective(a, &d, NULL) == LOCO_INVALID_ARGUMENT);
     loco_segment(10, 3, 2, &off, &cnt);
     EXPECT(off + cnt == 10 && cnt >= 3);
+  }
+
+  /* Shared state from C: b joins receive-only with zeros and ends with a's exact bytes. */
+  {
+    static uint32_t sa_w[5000], sb_w[5000];
+    loco_state_t* sa = NULL;
+    loco_state_t* bad = NULL;
+    loco_sync_stats_t ss;
+    pthread_t t;
+    size_t i;
+    for (i = 0; i < 5000; ++i) {
+      sa_w[i] = (uint32_t)(i * 2654435761u);
+      sb_w[i] = 0;
+    }
+    EXPECT(loco_state_create(a, 4096, &sa) == LOCO_OK);
+    EXPECT(loco_state_create(b, 4096, &g_state_b) == LOCO_OK);
+    EXPECT(loco_state_create(a, 100, &bad) == LOCO_INVALID_ARGUMENT && bad == NULL);
+    EXPECT(loco_state_add_buffer(sa, "w", LOCO_U32, sa_w, 5000, 0) == LOCO_OK);
+    EXPECT(loco_state_add_buffer(sa, "w", LOCO_U32, sa_w, 5000, 0) == LOCO_INVALID_ARGUMENT);
+    EXPECT(loco_state_add_buffer(g_state_b, "w", LOCO_U32, sb_w, 5000, 0) == LOCO_OK);
+    EXPECT(loco_state_set_revision(sa, 1) == LOCO_OK);
+    EXPECT(pthread_create(&t, NULL, sync_b, NULL) == 0);
+    EXPECT(loco_state_sync(sa, LOCO_SYNC_ENFORCE_MAJORITY, 20000, &ss) == LOCO_OK);
+    pthread_join(t, NULL);
+    EXPECT(g_sync_b == LOCO_OK);
+    EXPECT(ss.revision == 1 && ss.chunks_fetched == 0);
+    EXPECT(memcmp(sa_w, sb_w, sizeof sa_w) == 0);
+    EXPECT(loco_state_revision(g_state_b) == 1);
+    EXPECT(loco_state_sync(NULL, LOCO_SYNC_ENFORCE_MAJORITY, 0, NULL) == LOCO_INVALID_ARGUMENT);
+    loco_state_destroy(sa);
+    loco_state_destroy(g_state_b);
   }
 
   /* A wrong secret is UNAUTHENTICATED, and the swarm is unchanged. */

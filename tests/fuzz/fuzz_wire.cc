@@ -13,6 +13,7 @@
 
 #include "wire/frame.h"
 #include "wire/messages.h"
+#include "wire/state_messages.h"
 
 namespace loco::wire {
 namespace {
@@ -45,6 +46,21 @@ bool same(const Leave& a, const Leave& b) { return a.reason == b.reason; }
 bool same(const OpDone& a, const OpDone& b) { return a.op == b.op; }
 bool same(const OpCommit& a, const OpCommit& b) { return a.op == b.op; }
 bool same(const LinkFailed& a, const LinkFailed& b) { return a.epoch == b.epoch && a.reason == b.reason; }
+bool same(const StateReport& a, const StateReport& b) {
+  return a.report_id == b.report_id && a.strategy == b.strategy && a.revision == b.revision &&
+         a.layout_digest == b.layout_digest && a.serve_port == b.serve_port &&
+         a.chunk_hashes == b.chunk_hashes;
+}
+bool same(const StatePlan& a, const StatePlan& b) {
+  return a.report_id == b.report_id && a.round == b.round && a.code == b.code &&
+         a.message == b.message && a.revision == b.revision && a.donors == b.donors &&
+         a.fetches == b.fetches;
+}
+bool same(const StateDone& a, const StateDone& b) {
+  return a.round == b.round && a.code == b.code && a.message == b.message &&
+         a.bad_donors == b.bad_donors;
+}
+bool same(const StateComplete& a, const StateComplete& b) { return a.round == b.round; }
 
 bool equal_bytes(const Bytes& a, ByteSpan b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
@@ -80,9 +96,18 @@ void check_payload(MsgType type, ByteSpan p) {
     case MsgType::kOpDone: check_message(p, decode_op_done, "OP_DONE"); return;
     case MsgType::kOpCommit: check_message(p, decode_op_commit, "OP_COMMIT"); return;
     case MsgType::kLinkFailed: check_message(p, decode_link_failed, "LINK_FAILED"); return;
+    case MsgType::kStateReport: check_message(p, decode_state_report, "STATE_REPORT"); return;
+    case MsgType::kStatePlan: check_message(p, decode_state_plan, "STATE_PLAN"); return;
+    case MsgType::kStateDone: check_message(p, decode_state_done, "STATE_DONE"); return;
+    case MsgType::kStateComplete: check_message(p, decode_state_complete, "STATE_COMPLETE"); return;
     case MsgType::kPeerHello:
     case MsgType::kPeerAccept:
     case MsgType::kData:
+    case MsgType::kStateHello:
+    case MsgType::kStateAccept:
+    case MsgType::kChunkRequest:
+    case MsgType::kChunkHeader:
+    case MsgType::kChunkBytes:
       return;  // data-plane payloads are decoded by the collectives, not here
   }
 }
@@ -128,5 +153,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_payload(MsgType::kOpDone, input);
   check_payload(MsgType::kOpCommit, input);
   check_payload(MsgType::kLinkFailed, input);
+  check_payload(MsgType::kStateReport, input);
+  check_payload(MsgType::kStatePlan, input);
+  check_payload(MsgType::kStateDone, input);
+  check_payload(MsgType::kStateComplete, input);
   return 0;
 }

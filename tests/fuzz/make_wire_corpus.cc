@@ -11,6 +11,7 @@
 
 #include "wire/frame.h"
 #include "wire/messages.h"
+#include "wire/state_messages.h"
 
 namespace loco::wire {
 namespace {
@@ -86,6 +87,31 @@ void write_valid(const fs::path& dir) {
   write(dir, "frame_peer_hello", frame(MsgType::kPeerHello, Bytes(20, std::byte{0x5A})));
   write(dir, "frame_peer_accept", frame(MsgType::kPeerAccept, {}));
   write(dir, "frame_data", frame(MsgType::kData, Bytes(64, std::byte{0xC3})));
+  // Shared-state sync.
+  StateReport report;
+  report.report_id = 4;
+  report.strategy = SyncStrategy::kReceiveOnly;
+  report.revision = 12;
+  report.layout_digest = 0xABCDEF;
+  report.serve_port = 4100;
+  report.chunk_hashes = {1, 2, 0xFFFFFFFFFFFFFFFFull};
+  StatePlan plan;
+  plan.report_id = 4;
+  plan.round = 2;
+  plan.revision = 12;
+  plan.donors = {{1, "10.0.0.1", 4100}, {3, "10.0.0.3", 4101}};
+  plan.fetches = {{0, 11, {0, 1}}, {2, 13, {1}}};
+  StatePlan refused;
+  refused.code = StatusCode::kFailedPrecondition;
+  refused.message = "revision 9 is ahead of the swarm's revision 8";
+  write(dir, "frame_state_report", frame(MsgType::kStateReport, report.encode()));
+  write(dir, "frame_state_plan", frame(MsgType::kStatePlan, plan.encode()));
+  write(dir, "frame_state_plan_refused", frame(MsgType::kStatePlan, refused.encode()));
+  write(dir, "frame_state_done",
+        frame(MsgType::kStateDone, StateDone{2, StatusCode::kOk, "", {3}}.encode()));
+  write(dir, "frame_state_complete", frame(MsgType::kStateComplete, StateComplete{2}.encode()));
+  write(dir, "payload_state_report", report.encode());
+  write(dir, "payload_state_plan", plan.encode());
 
   // Bare payloads: fuzz_wire also hands the raw input to every decoder.
   write(dir, "payload_hello", hello.encode());
