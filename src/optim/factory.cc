@@ -7,6 +7,7 @@
 #include "optim/local_sgd.h"
 #include "optim/lofi.h"
 #include "optim/outer_sgd.h"
+#include "optim/powersgd.h"
 #include "optim/topk_ddp.h"
 
 namespace loco::optim {
@@ -37,6 +38,8 @@ const std::vector<StrategyInfo>& strategy_catalog() {
                "(use with plain SGD as the inner optimizer)"},
       {"ddp-topk", "DDP sending only the top-k of the error-fed gradient each step (DGC momentum "
                    "correction optional)"},
+      {"ddp-powersgd", "DDP with rank-r PowerSGD compression of each matrix, error feedback and "
+                       "warm start (needs the tensor shapes)"},
   };
   return kCatalog;
 }
@@ -74,6 +77,9 @@ Status validate(const StrategyOptions& o) {
   if (o.name == "ddp-topk") {
     LOCO_RETURN_IF_ERROR(validate(TopkDdpOptions{o.topk_fraction, o.topk_momentum}));
   }
+  if (o.name == "ddp-powersgd" && o.powersgd_rank < 1) {
+    return InvalidArgument("ddp-powersgd: rank must be >= 1, got " + std::to_string(o.powersgd_rank));
+  }
   return OkStatus();
 }
 
@@ -96,6 +102,8 @@ Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& o) {
     out = std::make_unique<Demo>(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay});
   } else if (o.name == "ddp-topk") {
     out = std::make_unique<TopkDdp>(TopkDdpOptions{o.topk_fraction, o.topk_momentum});
+  } else if (o.name == "ddp-powersgd") {
+    out = std::make_unique<PowerSgd>(PowerSgdOptions{o.powersgd_rank, o.tensor_shapes, 0});
   } else {
     return Internal("strategy '" + o.name + "' is in the catalog but has no constructor");
   }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -31,6 +32,9 @@ struct StrategyOptions {
   float demo_decay = 0.999f;  // demo: momentum decay
   double topk_fraction = 0.01;  // ddp-topk: share of elements sent per step
   float topk_momentum = 0.0f;   // ddp-topk: DGC momentum correction (needs inner plain SGD)
+  size_t powersgd_rank = 2;     // ddp-powersgd: rank of the approximation
+  // ddp-powersgd: rows x cols of every tensor in the flat span, in order (the trainer fills it).
+  std::vector<std::pair<size_t, size_t>> tensor_shapes;
 };
 
 struct StrategyInfo {
@@ -40,7 +44,7 @@ struct StrategyInfo {
 
 // Every valid strategy name, in a stable order.
 const std::vector<StrategyInfo>& strategy_catalog();
-// "ddp, diloco, local-sgd, lofi, demo, ddp-topk": for messages.
+// "ddp, diloco, local-sgd, lofi, demo, ddp-topk, ddp-powersgd": for messages.
 std::string strategy_names();
 
 // INVALID_ARGUMENT for an unknown name or a bad value (H < 1 for strategies that use it, outer lr

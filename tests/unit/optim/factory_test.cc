@@ -11,8 +11,8 @@ namespace loco::optim {
 namespace {
 
 TEST(Factory, EveryCatalogNameBuildsThatStrategy) {
-  ASSERT_EQ(strategy_catalog().size(), 6u);
-  EXPECT_EQ(strategy_names(), "ddp, diloco, local-sgd, lofi, demo, ddp-topk");
+  ASSERT_EQ(strategy_catalog().size(), 7u);
+  EXPECT_EQ(strategy_names(), "ddp, diloco, local-sgd, lofi, demo, ddp-topk, ddp-powersgd");
   for (const auto& info : strategy_catalog()) {
     StrategyOptions o;
     o.name = std::string(info.name);
@@ -60,7 +60,7 @@ void expect_invalid(const StrategyOptions& o, const std::string& needle) {
 TEST(Factory, BadNamesAndValuesAreInvalidArgument) {
   StrategyOptions o;
   o.name = "dilocoo";
-  expect_invalid(o, "unknown strategy 'dilocoo' (valid: ddp, diloco, local-sgd, lofi, demo, ddp-topk)");
+  expect_invalid(o, "unknown strategy 'dilocoo' (valid: ddp, diloco, local-sgd, lofi, demo, ddp-topk, ddp-powersgd)");
   o.name = "";
   expect_invalid(o, "unknown strategy");
   o = {};
@@ -113,6 +113,10 @@ TEST(Factory, BadNamesAndValuesAreInvalidArgument) {
   o.name = "ddp-topk";
   o.topk_momentum = 1.0f;
   expect_invalid(o, "momentum");
+  o = {};
+  o.name = "ddp-powersgd";
+  o.powersgd_rank = 0;
+  expect_invalid(o, "rank");
 }
 
 }  // namespace

@@ -91,6 +91,8 @@ TEST_P(FailureContract, FailedCallChangesNothingAndTheRetryCompletesTheRun) {
   so.demo_decay = 0.5f;
   so.topk_fraction = 0.25;          // ddp-topk: 3 of 11 elements, with momentum correction
   so.topk_momentum = 0.5f;
+  so.tensor_shapes = {{3, 3}, {2, 1}};  // ddp-powersgd: a 3x3 matrix (rank 1) and a vector
+  so.powersgd_rank = 1;
   const int64_t steps = 5;          // H = 2: syncs after steps 1 and 3, and a pending one at finish
   const Outcome ref = run(so, 0, steps);
   ASSERT_GT(ref.calls, 0);
@@ -108,7 +110,7 @@ TEST_P(FailureContract, FailedCallChangesNothingAndTheRetryCompletesTheRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStrategies, FailureContract,
-                         ::testing::Values("ddp", "diloco", "local-sgd", "lofi", "demo", "ddp-topk"),
+                         ::testing::Values("ddp", "diloco", "local-sgd", "lofi", "demo", "ddp-topk", "ddp-powersgd"),
                          [](const auto& param_info) {
                            std::string s = param_info.param;
                            for (char& c : s) c = (c == '-') ? '_' : c;
@@ -134,6 +136,10 @@ TEST(FailureContractCounts, EveryStrategyCommunicatesWhereExpected) {
   EXPECT_EQ(run(so, 0, 5).calls, 5);   // one all-gather per step, no buckets
   so.name = "ddp-topk";
   EXPECT_EQ(run(so, 0, 5).calls, 5);
+  so.name = "ddp-powersgd";
+  so.tensor_shapes = {{3, 3}, {2, 1}};
+  so.powersgd_rank = 1;
+  EXPECT_EQ(run(so, 0, 5).calls, 10);  // P and Q every step
 }
 
 }  // namespace
