@@ -28,8 +28,9 @@
 
 namespace loco::optim {
 
-// The collective a strategy needs. Implemented over collectives::Communicator (with retry) by the
-// trainer, and by in-process fakes in unit tests.
+// The collective a strategy needs. Implemented over collectives::Communicator by SwarmReducer
+// (swarm_reducer.h; it does not retry: the trainer retries whole strategy calls, see above), and
+// by in-process fakes in unit tests (tests/unit/optim/fake_reducers.h).
 class Reducer {
  public:
   virtual ~Reducer() = default;
