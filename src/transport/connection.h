@@ -64,6 +64,18 @@ class Connection {
   // True when the remote end is on this host (127.0.0.0/8, ::1, or an in-process loopback).
   virtual bool remote_is_loopback() const = 0;
 
+  // A data-plane piece: two DATA frames, `header` then `body`, back to back. The header frame is
+  // always fully checksummed; the body frame's payload is too unless set_data_payload_checksum
+  // (false) was called, in which case it carries wire::kFlagHeaderChecksumOnly and relies on the
+  // transport's own integrity checks (TCP's). The TCP implementation writes both frames with one
+  // sendmsg; this default sends them one after the other, always fully checksummed.
+  virtual Status send_piece(ByteSpan header, ByteSpan body, Deadline deadline) {
+    LOCO_RETURN_IF_ERROR(send(wire::MsgType::kData, header, deadline));
+    return send(wire::MsgType::kData, body, deadline);
+  }
+  // See send_piece. Implementations without the option ignore it. Receivers accept both forms.
+  virtual void set_data_payload_checksum(bool /*on*/) {}
+
   virtual void set_max_payload(uint32_t bytes) = 0;
   virtual uint32_t max_payload() const = 0;
   virtual ConnectionStats stats() const = 0;
@@ -71,9 +83,10 @@ class Connection {
 
 // Writes the 24 header bytes of a frame whose payload is the concatenation of `parts` (the checksum
 // covers them in order), so a sender can gather the parts without copying them into one buffer.
-// Equivalent to wire::encode_header on the concatenated payload.
+// Equivalent to wire::encode_header on the concatenated payload. With
+// flags == wire::kFlagHeaderChecksumOnly (DATA frames only) the checksum covers the header alone.
 void encode_header_parts(wire::MsgType type, std::span<const ByteSpan> parts,
-                         std::byte (&out)[wire::kFrameHeaderSize]);
+                         std::byte (&out)[wire::kFrameHeaderSize], uint32_t flags = 0);
 
 class Listener {
  public:

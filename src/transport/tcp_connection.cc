@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace loco::transport {
 namespace {
@@ -160,8 +161,37 @@ Status TcpConnection::send_parts(wire::MsgType type, std::span<const ByteSpan> p
   // Hash outside the lock so concurrent senders checksum in parallel.
   std::byte header[kFrameHeaderSize];
   encode_header_parts(type, parts, header);
-  const size_t frame_bytes = kFrameHeaderSize + payload;
+  ByteSpan stack_chunks[kMaxIov];
+  std::vector<ByteSpan> heap_chunks;  // only for frames of many parts
+  ByteSpan* chunks = stack_chunks;
+  if (parts.size() + 1 > static_cast<size_t>(kMaxIov)) {
+    heap_chunks.resize(parts.size() + 1);
+    chunks = heap_chunks.data();
+  }
+  chunks[0] = ByteSpan(header);
+  for (size_t i = 0; i < parts.size(); ++i) chunks[i + 1] = parts[i];
+  return write_frames(std::span<const ByteSpan>(chunks, parts.size() + 1), 1, deadline);
+}
 
+Status TcpConnection::send_piece(ByteSpan header, ByteSpan body, Deadline deadline) {
+  if (body.size() > wire::kMaxDataPayload) {
+    return InvalidArgument("DATA body of " + std::to_string(body.size()) + " bytes is too large");
+  }
+  std::byte h1[kFrameHeaderSize];
+  std::byte h2[kFrameHeaderSize];
+  ByteSpan hp[1] = {header};
+  ByteSpan bp[1] = {body};
+  encode_header_parts(wire::MsgType::kData, hp, h1);
+  const bool header_only = !data_payload_checksum_.load(std::memory_order_relaxed);
+  encode_header_parts(wire::MsgType::kData, bp, h2, header_only ? wire::kFlagHeaderChecksumOnly : 0);
+  const ByteSpan chunks[4] = {ByteSpan(h1), header, ByteSpan(h2), body};
+  return write_frames(chunks, 2, deadline);
+}
+
+Status TcpConnection::write_frames(std::span<const ByteSpan> chunks, size_t frames,
+                                   Deadline deadline) {
+  size_t total = 0;
+  for (ByteSpan c : chunks) total += c.size();
   if (!acquire_send(deadline)) {
     return DeadlineExceeded("deadline passed waiting for another sender on " + remote_address_);
   }
@@ -170,17 +200,15 @@ Status TcpConnection::send_parts(wire::MsgType type, std::span<const ByteSpan> p
     ~Release() { c->release_send(); }
   } release{this};
   if (is_closed()) return closed_status();
-  // Cursor over the virtual sequence [header, parts...]: piece index and offset inside it.
-  auto piece = [&](size_t i) { return i == 0 ? ByteSpan(header) : parts[i - 1]; };
-  const size_t pieces = parts.size() + 1;
+  // Cursor over the chunks: index and offset inside it.
   size_t idx = 0;
   size_t off = 0;
   size_t sent = 0;
   iovec iov[kMaxIov];
-  while (sent < frame_bytes) {
+  while (sent < total) {
     int n = 0;
-    for (size_t i = idx, o = off; i < pieces && n < kMaxIov; ++i, o = 0) {
-      ByteSpan b = piece(i);
+    for (size_t i = idx, o = off; i < chunks.size() && n < kMaxIov; ++i, o = 0) {
+      ByteSpan b = chunks[i];
       if (b.size() == o) continue;
       iov[n++] = iovec{const_cast<std::byte*>(b.data()) + o, b.size() - o};
     }
@@ -192,7 +220,7 @@ Status TcpConnection::send_parts(wire::MsgType type, std::span<const ByteSpan> p
       size_t left = static_cast<size_t>(w);
       sent += left;
       while (left > 0) {
-        size_t room = piece(idx).size() - off;
+        size_t room = chunks[idx].size() - off;
         if (left < room) {
           off += left;
           break;
@@ -218,8 +246,8 @@ Status TcpConnection::send_parts(wire::MsgType type, std::span<const ByteSpan> p
     if (is_closed()) return closed_status();
     return fail(Unavailable("send to " + remote_address_ + ": " + errno_text(err)));
   }
-  bytes_sent_.fetch_add(frame_bytes, std::memory_order_relaxed);
-  frames_sent_.fetch_add(1, std::memory_order_relaxed);
+  bytes_sent_.fetch_add(total, std::memory_order_relaxed);
+  frames_sent_.fetch_add(frames, std::memory_order_relaxed);
   return OkStatus();
 }
 
@@ -272,6 +300,7 @@ Result<wire::FrameHeader> TcpConnection::receive_header(Deadline deadline) {
   XXH3_64bits_update(hash_.get(), raw, 16);  // the checksum covers header bytes [0, 16)
   rbeg_ += kFrameHeaderSize;
   header_ = *h;
+  hash_payload_ = (h->flags & wire::kFlagHeaderChecksumOnly) == 0;
   payload_pending_ = true;
   return header_;
 }
@@ -290,7 +319,7 @@ Status TcpConnection::receive_payload(MutableByteSpan out, Deadline deadline) {
   if (got > 0) {
     std::memcpy(out.data(), rbuf_.get() + rbeg_, got);
     rbeg_ += got;
-    XXH3_64bits_update(hash_.get(), out.data(), got);
+    if (hash_payload_) XXH3_64bits_update(hash_.get(), out.data(), got);
   }
   while (got < out.size()) {
     const size_t want = out.size() - got;
@@ -304,7 +333,8 @@ Status TcpConnection::receive_payload(MutableByteSpan out, Deadline deadline) {
         rbeg_ += n;
       }
     } else {
-      ssize_t r = ::recv(fd_, out.data() + got, std::min(want, kMaxDirectRead), 0);
+      // Hashed payloads are read in slices that are hashed while still in cache.
+      ssize_t r = ::recv(fd_, out.data() + got, hash_payload_ ? std::min(want, kMaxDirectRead) : want, 0);
       if (r > 0) {
         n = static_cast<size_t>(r);
       } else {
@@ -318,7 +348,7 @@ Status TcpConnection::receive_payload(MutableByteSpan out, Deadline deadline) {
       }
       return fail(s);
     }
-    XXH3_64bits_update(hash_.get(), out.data() + got, n);
+    if (hash_payload_) XXH3_64bits_update(hash_.get(), out.data() + got, n);
     got += n;
   }
   payload_pending_ = false;

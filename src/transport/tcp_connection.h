@@ -36,6 +36,7 @@ class TcpConnection final : public Connection {
 
   Status send_parts(wire::MsgType type, std::span<const ByteSpan> parts,
                     Deadline deadline) override;
+  Status send_piece(ByteSpan header, ByteSpan body, Deadline deadline) override;
   Result<wire::FrameHeader> receive_header(Deadline deadline) override;
   Status receive_payload(MutableByteSpan out, Deadline deadline) override;
 
@@ -45,6 +46,9 @@ class TcpConnection final : public Connection {
   std::string remote_address() const override { return remote_address_; }
   bool remote_is_loopback() const override { return remote_is_loopback_; }
 
+  void set_data_payload_checksum(bool on) override {
+    data_payload_checksum_.store(on, std::memory_order_relaxed);
+  }
   void set_max_payload(uint32_t bytes) override {
     max_payload_.store(bytes, std::memory_order_relaxed);
   }
@@ -65,6 +69,8 @@ class TcpConnection final : public Connection {
   // Reads whatever is available (at least one byte) into the read-ahead buffer.
   Status fill(Deadline deadline);
   Status closed_status() const;
+  // Writes the concatenation of `chunks` (whole frames) under the send lock; `frames` counts them.
+  Status write_frames(std::span<const ByteSpan> chunks, size_t frames, Deadline deadline);
   bool acquire_send(Deadline deadline);
   void release_send();
   // Closes the connection and returns `s` (for errors that desynchronize or break the stream).
@@ -82,6 +88,7 @@ class TcpConnection final : public Connection {
   mutable std::mutex rx_mu_;  // guards rx_failure_
   Status rx_failure_;
   std::atomic<uint32_t> max_payload_;
+  std::atomic<bool> data_payload_checksum_{true};
 
   // Serializes senders (frames never interleave on the wire). A flag under a mutex rather than a
   // timed_mutex, so that a sender queued behind a long frame still honours its own deadline
@@ -96,6 +103,7 @@ class TcpConnection final : public Connection {
   size_t rend_ = 0;
   bool payload_pending_ = false;
   wire::FrameHeader header_;
+  bool hash_payload_ = true;  // false for a DATA frame with wire::kFlagHeaderChecksumOnly
   std::unique_ptr<XXH3_state_s, HashStateDeleter> hash_;
 
   std::atomic<uint64_t> bytes_sent_{0};
