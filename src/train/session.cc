@@ -1,0 +1,104 @@
+// session.cc: one training peer from start to end (see session.h).
+#include "train/session.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "common/log.h"
+#include "optim/swarm_reducer.h"
+#include "train/checkpoint.h"
+
+namespace loco::train {
+
+namespace {
+
+int fail(int code, const Status& s) {
+  std::cerr << "loco-train: " << s.to_string() << "\n";
+  return code;
+}
+
+// Retry waits over the swarm's membership: the next epoch, then its data-plane links.
+class SwarmWaiter final : public RetryWaiter {
+ public:
+  SwarmWaiter(collectives::SwarmPeer& peer, int timeout_s) : peer_(peer), timeout_s_(timeout_s) {}
+  uint64_t epoch() const override { return peer_.view().epoch; }
+  Status wait_after(uint64_t epoch) override {
+    const Deadline deadline = Deadline::after(std::chrono::seconds(timeout_s_));
+    auto next = peer_.client().wait_for_epoch_after(epoch, deadline);
+    if (!next.ok()) return next.status().with_context("waiting for a new membership");
+    return peer_.wait_for_world(1, deadline);
+  }
+
+ private:
+  collectives::SwarmPeer& peer_;
+  int timeout_s_;
+};
+
+}  // namespace
+
+int run_session(const SessionConfig& config) {
+  if (config.threads < 1) return fail(2, InvalidArgument("--threads must be at least 1"));
+  if (config.world < 1) return fail(2, InvalidArgument("--world must be at least 1"));
+  torch::set_num_threads(config.threads);
+
+  // Everything that can be wrong with the options or the data fails here, before joining.
+  auto source = load_data(config.data, config.model);
+  if (!source.ok()) return fail(2, source.status());
+  if (Status s = optim::validate(config.strategy); !s.ok()) return fail(2, s);
+  auto strategy = optim::make_strategy(config.strategy);
+  if (!strategy.ok()) return fail(2, strategy.status());
+  auto model = make_model(config.model, config.seed);
+  if (!model.ok()) return fail(2, model.status());
+  const std::string ckpt = checkpoint_path(config.trainer.checkpoint_dir);
+  if (config.resume) {
+    std::error_code ec;
+    if (config.trainer.checkpoint_dir.empty()) {
+      return fail(2, InvalidArgument("--resume needs --checkpoint-dir"));
+    }
+    if (!std::filesystem::exists(ckpt, ec)) {
+      return fail(2, InvalidArgument("--resume: checkpoint " + ckpt + " does not exist"));
+    }
+  }
+  auto metrics = MetricsWriter::open(config.metrics_path);
+  if (!metrics.ok()) return fail(2, metrics.status());
+
+  auto peer = collectives::SwarmPeer::join(config.swarm);
+  if (!peer.ok()) return fail(1, peer.status().with_context("joining the swarm"));
+  collectives::SwarmPeer& p = **peer;
+  Status ready = p.wait_for_world(config.world, Deadline::after(std::chrono::seconds(config.join_timeout_s)));
+  if (!ready.ok()) return fail(1, ready.with_context("waiting for " + std::to_string(config.world) + " peers"));
+  const membership::MembershipView view = p.view();
+  const int rank = view.rank;
+  const int world = view.world_size();
+
+  auto data = (*source)->shard(rank, world);
+  if (!data.ok()) return fail(2, data.status());
+  LOCO_LOG_INFO("rank {} of {}: {}", rank, world, (*data)->describe());
+  (*metrics)->set_rank(rank, world);
+  (*metrics)->set_strategy(config.strategy.name);
+
+  optim::SwarmReducer reducer(p.comm());
+  SwarmWaiter waiter(p, config.retry_timeout_s);
+  auto trainer = Trainer::make(**model, **data, **strategy, reducer, &waiter, metrics->get(),
+                               config.trainer);
+  if (!trainer.ok()) return fail(2, trainer.status());
+  if (Status s = (*trainer)->init(); !s.ok()) return fail(1, s);
+  if (config.resume) {
+    if (Status s = (*trainer)->resume(ckpt); !s.ok()) return fail(2, s);
+  }
+  // SEAM(shared state, src/state): a peer that joins a swarm already past step 0 must fetch
+  // (*trainer)->shared_state() and the step from a live member here, before its first step, and
+  // call adopt_step(); until that module lands every peer starts together (--world) or resumes
+  // from its own checkpoint.
+  Status s = (*trainer)->run();
+  if (!s.ok()) {
+    p.leave("failed");
+    return fail(1, s);
+  }
+  p.leave("finished");
+  return 0;
+}
+
+}  // namespace loco::train
