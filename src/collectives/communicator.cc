@@ -216,6 +216,7 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin(const OpRequest& r) {
   p.root = r.root;
   p.tag = r.tag;
   p.piece_bytes = options_.piece_bytes;
+  p.on_piece = options_.test_on_piece;
   switch (r.kind) {
     case OpKind::kAllReduce:
       run->op = make_all_reduce_op(links, p, in, work);

@@ -36,6 +36,7 @@
 #include "collectives/commit_voter.h"
 #include "collectives/data_messages.h"
 #include "collectives/mesh.h"
+#include "collectives/ring_op.h"
 #include "collectives/ring_plan.h"
 #include "collectives/throughput.h"
 #include "collectives/types.h"
@@ -49,6 +50,7 @@ struct CommunicatorOptions {
   size_t piece_bytes = 2u << 20;  // pipeline granularity (multiple of 8, at most the mesh limit)
   DeadlinePolicy deadline;
   size_t scratch_buffers_kept = 4;  // staging buffers reused across operations
+  PieceHook test_on_piece;          // test hook, empty in production (see OpParams::on_piece)
 };
 
 struct OpStats {

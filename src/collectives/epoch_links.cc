@@ -223,11 +223,7 @@ void EpochLinks::sender_loop(size_t stripe) {
     }
     std::byte hb[kDataHeaderSize];
     encode_data_header(job.header, hb);
-    Status s = conn->send(wire::MsgType::kData, hb, Deadline::never());
-    if (s.ok()) {
-      s = conn->send(wire::MsgType::kData, ByteSpan(job.data, job.header.length),
-                     Deadline::never());
-    }
+    Status s = conn->send_piece(hb, ByteSpan(job.data, job.header.length), Deadline::never());
     if (!s.ok()) {
       if (!failed()) {
         fail(Unavailable("data link to peer " + std::to_string(next().peer_id) + " (" +

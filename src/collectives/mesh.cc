@@ -335,6 +335,9 @@ Status Mesh::dial_stripe(EpochLinks& links, uint64_t my_id, size_t stripe, Deadl
               "): " + accept.reason);
     }
     conn->set_max_payload(options_.max_piece_bytes);
+    conn->set_data_payload_checksum(options_.payload_checksum == PayloadChecksum::kAlways ||
+                                    (options_.payload_checksum == PayloadChecksum::kRemoteOnly &&
+                                     !conn->remote_is_loopback()));
     if (!links.install_outgoing(stripe, std::move(conn))) return links.status();
     return OkStatus();
   }

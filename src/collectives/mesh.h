@@ -36,6 +36,14 @@
 
 namespace loco::collectives {
 
+// Whether DATA frames checksum their payload (XXH3-64 over every byte) or only their header,
+// leaving the payload to TCP's own checksum (docs/protocol.md, "Data plane", weighs the two).
+enum class PayloadChecksum : uint8_t {
+  kAlways = 0,
+  kRemoteOnly = 1,  // on links to other hosts; not on loopback, where no wire can flip a bit
+  kNever = 2,
+};
+
 struct MeshOptions {
   std::string listen_host = "127.0.0.1";  // data-plane listener; "0.0.0.0" for every interface
   uint16_t listen_port = 0;               // 0: an ephemeral port (see port())
@@ -44,6 +52,7 @@ struct MeshOptions {
   Duration connect_timeout = std::chrono::seconds(10);   // to form one epoch's links
   Duration handshake_timeout = std::chrono::seconds(5);  // for one incoming PEER_HELLO
   uint32_t max_piece_bytes = 16u << 20;  // largest DATA body accepted (senders use less)
+  PayloadChecksum payload_checksum = PayloadChecksum::kRemoteOnly;  // of the DATA frames sent
   transport::TcpOptions tcp;
 };
 

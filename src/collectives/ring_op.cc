@@ -107,6 +107,7 @@ Result<MutableByteSpan> RingOp::destination(const DataHeader& h) {
 
 void RingOp::on_received(const DataHeader& h, std::byte* dst) {
   bytes_received_.fetch_add(kPieceOverhead + h.length, std::memory_order_relaxed);
+  if (params_.on_piece) params_.on_piece({id(), params_.kind, rank_, world_, h.step, num_steps()});
   process(h, dst);
   std::lock_guard<std::mutex> lock(mu_);
   arrived_bytes_ += h.length;

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -33,6 +34,17 @@
 
 namespace loco::collectives {
 
+// What a test hook learns about each DATA piece that arrived (see OpParams::on_piece).
+struct PieceEvent {
+  wire::OpId op;
+  OpKind kind = OpKind::kAllReduce;
+  size_t rank = 0;
+  size_t world = 0;
+  size_t step = 0;       // of num_steps; for all-reduce, steps >= world - 1 are the all-gather
+  size_t num_steps = 0;
+};
+using PieceHook = std::function<void(const PieceEvent&)>;
+
 struct OpParams {
   OpKind kind = OpKind::kAllReduce;
   DataType dtype = DataType::kF32;
@@ -41,6 +53,9 @@ struct OpParams {
   size_t root = 0;   // broadcast only: the ring rank of the root
   uint64_t tag = 0;
   size_t piece_bytes = 1 << 20;  // largest DATA body; a multiple of 8
+  // Test hook, empty in production: called on the receiving thread for every piece once it is in
+  // place, before it is reduced or forwarded (fault tests kill a peer in a chosen phase with it).
+  PieceHook on_piece;
 };
 
 class RingOp : public std::enable_shared_from_this<RingOp> {

@@ -1,9 +1,11 @@
 // Fault tests of collectives with real processes: `loco worker`s run verified all-reduces while a
-// peer is SIGKILLed mid-operation, SIGSTOPped mid-operation, killed between operations, or a new
-// peer joins mid-operation. Survivors must fail the interrupted operation with a retryable status
+// peer is SIGKILLed mid-operation (at a random point, and deterministically during the
+// reduce-scatter and during the all-gather phase), SIGSTOPped mid-operation, killed between
+// operations, or a new peer joins mid-operation. Survivors must fail the interrupted operation with a retryable status
 // within a time bound, with their buffer untouched, then succeed (verified) with the new world.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <set>
 
@@ -95,6 +97,76 @@ TEST(CollectiveFault, SigkillMidOperation) {
   EXPECT_GE(summarize(s, 0).failures + summarize(s, 2).failures + summarize(s, 3).failures, 1)
       << "the kill did not interrupt any operation";
 }
+
+// Sets an environment variable for the processes spawned while it lives.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) { ::setenv(name, value.c_str(), 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+// Four workers; the one with ring rank 1 SIGKILLs itself in `phase` of operation 2 (the worker's
+// LOCO_TEST_KILL_AT hook, at the middle step of that phase). Every survivor must fail operation 2
+// with a retryable status within the bound, its buffer untouched, then succeed with 3 peers.
+void kill_in_phase(const std::string& phase) {
+  constexpr int kVictimRank = 1, kOp = 2, kOps = 5;
+  ScopedEnv env("LOCO_TEST_KILL_AT", std::to_string(kVictimRank) + ":" + std::to_string(kOp) + ":" + phase);
+  SwarmHarness s(kHeartbeatMs, kTimeoutMs);
+  ASSERT_NE(s.port(), 0);
+  for (int i = 0; i < 4; ++i) s.add_worker("w" + std::to_string(i), 4, kCount, kOps, 20);
+  std::vector<size_t> victims, survivors;
+  for (size_t i = 0; i < 4; ++i) {
+    auto exit = s.peer(i).proc.wait(Deadline::after(std::chrono::seconds(90)));
+    ASSERT_TRUE(exit.ok()) << s.peer(i).name << " did not finish; log:\n"
+                           << slurp(s.dir().file(s.peer(i).name + ".log"));
+    if (!exit->exited) {
+      EXPECT_EQ(exit->signal, SIGKILL) << s.peer(i).name << ": " << exit->to_string();
+      victims.push_back(i);
+    } else {
+      EXPECT_EQ(exit->code, 0) << s.peer(i).name << ": " << exit->to_string() << "\n"
+                               << slurp(s.dir().file(s.peer(i).name + ".log"));
+      survivors.push_back(i);
+    }
+  }
+  ASSERT_EQ(victims.size(), 1u) << "exactly one worker should have killed itself";
+  // The victim says where it died: operation kOp, rank kVictimRank, a step of the chosen phase.
+  nlohmann::json kill;
+  for (auto& j : s.reports(victims[0])) {
+    if (j["event"] == "self_kill") kill = j;
+  }
+  ASSERT_FALSE(kill.is_null()) << "the victim logged no self_kill line";
+  EXPECT_EQ(kill["iter"], kOp);
+  EXPECT_EQ(kill["rank"], kVictimRank);
+  EXPECT_EQ(kill["phase"], phase);
+  const int rs_steps = 4 - 1;
+  const int step = kill["step"].get<int>();
+  if (phase == "reduce-scatter") {
+    EXPECT_LT(step, rs_steps);
+  } else {
+    EXPECT_GE(step, rs_steps);
+  }
+  std::cout << "[ measure ] victim " << s.peer(victims[0]).name << " died in " << phase << " step "
+            << step << " of " << kill["steps"] << "\n";
+  for (size_t i : survivors) {
+    expect_survivor(s, i, 3);
+    // Operation kOp's first attempt, in the victim's epoch, failed on every survivor.
+    bool failed_first = false, succeeded_first = false;
+    for (auto& j : s.reports(i)) {
+      if (j["event"] != "done" || j["iter"] != kOp || j["attempt"] != 1) continue;
+      failed_first |= j["status"] != "OK" && j["epoch"] == kill["epoch"];
+      succeeded_first |= j["status"] == "OK";
+    }
+    EXPECT_TRUE(failed_first) << s.peer(i).name << ": operation " << kOp << " did not fail";
+    EXPECT_FALSE(succeeded_first) << s.peer(i).name << " committed the interrupted operation";
+  }
+}
+
+TEST(CollectiveFault, SigkillDuringReduceScatter) { kill_in_phase("reduce-scatter"); }
+
+TEST(CollectiveFault, SigkillDuringAllGather) { kill_in_phase("all-gather"); }
 
 TEST(CollectiveFault, SigstopMidOperation) {
   SwarmHarness s(kHeartbeatMs, kTimeoutMs);

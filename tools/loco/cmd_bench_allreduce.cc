@@ -83,7 +83,8 @@ int run_bench(const BenchArgs& args, const std::vector<size_t>& sizes, const fs:
   std::cout << "loco bench allreduce: " << args.peers << " peers, fp32 sum, sizes";
   for (size_t b : sizes) std::cout << " " << human_size(b);
   std::cout << ", " << args.warmup << " warm-up + " << args.iters << " timed iterations"
-            << (args.out_of_place ? ", out of place" : ", in place")
+            << (args.out_of_place ? ", out of place" : ", in place") << ", payload checksum "
+            << args.payload_checksum
             << (args.malloc_tuning ? ", malloc tuning on" : ", malloc tuning off");
   if (repeats > 1) std::cout << ", best of " << repeats << " rounds";
   std::cout << "; run folder " << top.string() << std::endl;
@@ -112,6 +113,7 @@ int run_bench(const BenchArgs& args, const std::vector<size_t>& sizes, const fs:
   nlohmann::json summary = {{"peers", args.peers}, {"sizes", sizes}, {"iters", args.iters},
                             {"warmup", args.warmup}, {"stripes", args.stripes},
                             {"out_of_place", args.out_of_place}, {"repeat", repeats},
+                            {"payload_checksum", args.payload_checksum}, {"piece_bytes", args.piece_bytes},
                             {"malloc_tuning", args.malloc_tuning}};
   const int rc = report_rounds(args, sizes, rounds, summary);
   if (fault && rounds[0][0].state == "ok") print_fault(args, sizes[0], kill_time, rounds[0][0], summary);
@@ -141,6 +143,10 @@ Runner add_allreduce(CLI::App& sub) {
       ->check(CLI::Range(1, 64));
   ar->add_option("--piece-bytes", args->piece_bytes, "loco: pipeline piece size (0: default)");
   ar->add_flag("--out-of-place", args->out_of_place, "loco: use the out-of-place all-reduce");
+  ar->add_option("--payload-checksum", args->payload_checksum,
+                 "loco: hash DATA payloads on every link (always), on links to other hosts only "
+                 "(remote: the default, so none here on loopback) or never")
+      ->capture_default_str()->check(CLI::IsMember({"always", "remote", "never"}));
   ar->add_option("--baselines", args->baselines, "gloo,mpi-tcp,mpi-shm or none")->capture_default_str();
   ar->add_option("--json", args->json_path, "write the summary (with per-iteration times) here");
   ar->add_option("--baseline-dir", args->baseline_dir,

@@ -24,6 +24,7 @@ struct BenchArgs {
   size_t stripes = 2;
   size_t piece_bytes = 0;
   bool out_of_place = false;
+  std::string payload_checksum = "remote";  // loco: DATA payload checksums (always, remote, never)
   std::string baselines = "gloo,mpi-tcp,mpi-shm";
   std::string json_path;
   std::string baseline_dir;

@@ -122,6 +122,7 @@ SystemRun run_loco(const LaunchContext& ctx, TimePoint* kill_time) {
         "--stripes", std::to_string(args.stripes), "--piece-bytes", std::to_string(args.piece_bytes),
         "--all-done", all_done};
     if (args.out_of_place) argv.push_back("--out-of-place");
+    argv.insert(argv.end(), {"--payload-checksum", args.payload_checksum});
     if (args.kill_peer >= 0) {
       argv.insert(argv.end(), {"--victim-rank", std::to_string(args.kill_peer), "--victim-op",
                                std::to_string(args.at_op), "--kill-request", kill_request});

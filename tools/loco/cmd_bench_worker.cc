@@ -39,6 +39,7 @@ struct BenchWorkerArgs {
   size_t stripes = 2;
   size_t piece_bytes = 0;  // 0: the communicator's default
   bool out_of_place = false;
+  std::string payload_checksum = "remote";
   int victim_rank = -1;
   int victim_op = 0;
   std::string kill_request;  // file the victim writes its index to
@@ -173,6 +174,9 @@ int BenchWorker::run() {
   opts.peer.key = *key;
   opts.peer.name = "bench-" + std::to_string(args_.index);
   opts.mesh.stripes = args_.stripes;
+  opts.mesh.payload_checksum = args_.payload_checksum == "always"  ? collectives::PayloadChecksum::kAlways
+                               : args_.payload_checksum == "never" ? collectives::PayloadChecksum::kNever
+                                                                   : collectives::PayloadChecksum::kRemoteOnly;
   if (args_.piece_bytes > 0) opts.comm.piece_bytes = args_.piece_bytes;
   opts.peer.on_epoch = [this](const membership::MembershipView& v) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -270,6 +274,8 @@ Runner add_bench_worker_command(CLI::App& app) {
   app.add_option("--stripes", args->stripes, "TCP connections per ring link");
   app.add_option("--piece-bytes", args->piece_bytes, "pipeline piece size (0: default)");
   app.add_flag("--out-of-place", args->out_of_place, "use the out-of-place all-reduce");
+  app.add_option("--payload-checksum", args->payload_checksum, "always, remote or never")
+      ->check(CLI::IsMember({"always", "remote", "never"}));
   app.add_option("--victim-rank", args->victim_rank, "fault mode: the rank to be killed");
   app.add_option("--victim-op", args->victim_op, "fault mode: the timed op it dies at");
   app.add_option("--all-done", args->all_done, "wait for this file before leaving");

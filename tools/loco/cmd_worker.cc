@@ -3,9 +3,21 @@
 // elements whose exact result every peer can compute (inputs are small integers derived from each
 // member's peer id), verifying each result. A failed operation is checked to have left the buffer
 // untouched and is retried in the next epoch. Every attempt is appended to --report as a JSON line.
+//
+// Fault-test hook: with LOCO_TEST_KILL_AT=RANK:OP:PHASE in the environment (PHASE is
+// reduce-scatter or all-gather), the worker that has ring rank RANK in the first attempt of
+// operation OP (0-based) logs a "self_kill" line and SIGKILLs itself when a piece of the middle step
+// of that phase arrives, so a test can kill a peer in a chosen phase deterministically.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -39,6 +51,58 @@ float contribution(uint64_t peer_id, int /*iter*/, size_t i) {
   return static_cast<float>((peer_id * 7 + i % 13) % 64);
 }
 
+struct KillAt {
+  size_t rank = 0;
+  int op = 0;
+  bool all_gather = false;  // else reduce-scatter
+};
+
+std::optional<KillAt> kill_at_from_env() {
+  const char* env = std::getenv("LOCO_TEST_KILL_AT");
+  if (env == nullptr) return std::nullopt;
+  const std::string text = env;
+  const size_t a = text.find(':');
+  const size_t b = a == std::string::npos ? a : text.find(':', a + 1);
+  if (b == std::string::npos) return std::nullopt;
+  KillAt k;
+  try {
+    k.rank = std::stoul(text.substr(0, a));
+    k.op = std::stoi(text.substr(a + 1, b - a - 1));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  const std::string phase = text.substr(b + 1);
+  if (phase != "reduce-scatter" && phase != "all-gather") return std::nullopt;
+  k.all_gather = phase == "all-gather";
+  return k;
+}
+
+// Installs the LOCO_TEST_KILL_AT hook. `iter` and `attempt` are the worker's current operation
+// and attempt; `report` is the --report path (appended with O_APPEND, one write per line).
+void install_kill_hook(collectives::CommunicatorOptions& comm, const KillAt& k,
+                       std::shared_ptr<std::atomic<int>> iter, std::shared_ptr<std::atomic<int>> attempt,
+                       const std::string& report) {
+  comm.test_on_piece = [k, iter, attempt, report](const collectives::PieceEvent& e) {
+    if (e.kind != collectives::OpKind::kAllReduce || e.rank != k.rank || iter->load() != k.op ||
+        attempt->load() != 1) {
+      return;
+    }
+    const size_t rs_steps = e.world - 1;  // all-gather steps: as many, after these
+    const size_t step = (k.all_gather ? rs_steps : 0) + rs_steps / 2;
+    if (e.step != step) return;
+    nlohmann::json j = {{"event", "self_kill"}, {"iter", k.op}, {"rank", e.rank},
+                        {"phase", k.all_gather ? "all-gather" : "reduce-scatter"},
+                        {"step", e.step}, {"steps", e.num_steps}, {"epoch", e.op.epoch}};
+    const std::string line = j.dump() + "\n";
+    const int fd = ::open(report.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+    if (fd >= 0) {
+      [[maybe_unused]] ssize_t n = ::write(fd, line.data(), line.size());
+      ::close(fd);
+    }
+    ::raise(SIGKILL);
+  };
+}
+
 }  // namespace
 
 Runner add_worker_command(CLI::App& app) {
@@ -64,6 +128,16 @@ Runner add_worker_command(CLI::App& app) {
     opts.peer.coordinator_port = hp->port;
     opts.peer.key = *key;
     opts.mesh.stripes = args->stripes;
+    auto cur_iter = std::make_shared<std::atomic<int>>(-1);
+    auto cur_attempt = std::make_shared<std::atomic<int>>(0);
+    if (std::getenv("LOCO_TEST_KILL_AT") != nullptr) {
+      auto k = kill_at_from_env();
+      if (!k) {
+        std::cerr << "loco worker: bad LOCO_TEST_KILL_AT (want RANK:OP:reduce-scatter|all-gather)\n";
+        return 2;
+      }
+      install_kill_hook(opts.comm, *k, cur_iter, cur_attempt, args->report);
+    }
     opts.peer.on_epoch = [epochs, mu](const membership::MembershipView& v) {
       std::lock_guard<std::mutex> lock(*mu);
       auto& ids = (*epochs)[v.epoch];
@@ -91,6 +165,8 @@ Runner add_worker_command(CLI::App& app) {
       before = buf;
       for (int attempt = 1;; ++attempt) {
         const uint64_t epoch = p.view().epoch;
+        cur_iter->store(iter);
+        cur_attempt->store(attempt);
         log({{"event", "start"}, {"iter", iter}, {"attempt", attempt}, {"epoch", epoch}});
         const TimePoint t0 = now();
         auto r = p.comm().all_reduce(buf.data(), buf.size(), collectives::DataType::kF32,
