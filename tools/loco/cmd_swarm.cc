@@ -132,13 +132,13 @@ Runner add_swarm_command(CLI::App& app) {
     o.base.trainer_args = {"--model", a->model, "--steps", std::to_string(a->steps),
                            "--seed", std::to_string(a->seed),
                            "--eval-every", std::to_string(eval_every)};
-    if (!a->data.empty()) {
-      o.base.trainer_args.push_back("--data");
-      o.base.trainer_args.push_back(a->data);
-    }
+    // The data set is always named explicitly, so the run folder's config says what was used.
+    std::string data = !a->data.empty() ? a->data : a->model == "transformer" ? "fortunes" : "fashion-mnist";
+    o.base.trainer_args.push_back("--data");
+    o.base.trainer_args.push_back(data);
     o.base.trainer_args.insert(o.base.trainer_args.end(), extras.begin(), extras.end());
     o.base_config = {{"peers", a->peers}, {"steps", a->steps}, {"model", a->model},
-                     {"data", a->data.empty() ? "default" : a->data}, {"seed", a->seed},
+                     {"data", data}, {"seed", a->seed},
                      {"eval_every", eval_every}, {"trainer_args", extras}};
     o.run_info = {{"command", cmd}, {"peers", a->peers}, {"strategies", a->strategies},
                   {"out", out.string()}};
