@@ -13,6 +13,7 @@ using Runner = std::function<int()>;
 Runner add_coordinator_command(CLI::App& app);
 Runner add_peer_command(CLI::App& app);
 Runner add_swarm_command(CLI::App& app);
+Runner add_churn_command(CLI::App& app);
 Runner add_worker_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
 Runner add_bench_worker_command(CLI::App& app);

@@ -23,8 +23,11 @@ int main(int argc, char** argv) {
       loco::cli::add_coordinator_command);
   add("peer", "join a swarm as a peer and report the membership it sees",
       loco::cli::add_peer_command);
-  add("swarm", "start a coordinator and N peers on loopback and show the live membership (default)",
+  add("swarm", "the main job: train with N peers on loopback under DDP and DiLoCo, live progress, "
+      "run folder with metrics and a plot (default)",
       loco::cli::add_swarm_command);
+  add("churn", "membership demo: a coordinator and N idle peers, one killed, one frozen, one added",
+      loco::cli::add_churn_command);
   add("worker", "collective test worker: verified all-reduces with retry (for tests)",
       loco::cli::add_worker_command);
   add("bench", "benchmarks (`loco bench --help` lists them)", loco::cli::add_bench_command);
