@@ -238,13 +238,13 @@ void PeerClient::reader_loop() {
         cv_.notify_all();
         break;
       }
-      case wire::MsgType::kReject: {
       case wire::MsgType::kStatePlan:
       case wire::MsgType::kStateComplete: {
         Status st = on_state_frame(*frame);
         if (!st.ok()) return fail(st);
         break;
       }
+      case wire::MsgType::kReject: {
         Status s = status_from_reject(*frame, "this peer");
         if (s.code() == StatusCode::kDeadlineExceeded) {
           s = Unavailable("declared dead by the coordinator: " + s.message());

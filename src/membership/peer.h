@@ -23,8 +23,8 @@
 #include "membership/auth.h"
 #include "transport/connection.h"
 #include "wire/messages.h"
-
 #include "wire/state_messages.h"
+
 namespace loco::membership {
 
 // One epoch as this peer sees it.
@@ -85,10 +85,6 @@ class PeerClient {
   // wire::LinkFailed). Safe from any thread.
   void report_link_failure(uint64_t epoch, const std::string& reason);
 
-  // Graceful leave: tells the coordinator and closes. Idempotent.
-  void leave(const std::string& reason);
-
- private:
   // Shared-state sync (driven by state/state_sync.h; peer_state_sync.cc). state_report sends a
   // STATE_REPORT and waits for its STATE_PLAN (UNAVAILABLE if the coordinator is lost,
   // DEADLINE_EXCEEDED at the deadline; a plan that arrives after that is answered with a
@@ -97,17 +93,21 @@ class PeerClient {
   Result<wire::StatePlan> state_report(const wire::StateReport& report, Deadline deadline);
   Status state_done(const wire::StateDone& done, bool wait_complete, Deadline deadline);
 
+  // Graceful leave: tells the coordinator and closes. Idempotent.
+  void leave(const std::string& reason);
+
+ private:
   explicit PeerClient(PeerOptions options);
   Status handshake(Deadline deadline);
   void reader_loop();
   void heartbeat_loop();
   void fail(Status why);
+  // STATE_PLAN / STATE_COMPLETE from the reader thread (peer_state_sync.cc).
+  Status on_state_frame(const wire::Frame& frame);
 
   PeerOptions options_;
   std::unique_ptr<transport::Connection> conn_;
   uint64_t peer_id_ = 0;
-  // STATE_PLAN / STATE_COMPLETE from the reader thread (peer_state_sync.cc).
-  Status on_state_frame(const wire::Frame& frame);
   Duration heartbeat_period_{};
   Duration heartbeat_timeout_{};
 
@@ -118,13 +118,13 @@ class PeerClient {
   TimePoint last_ack_;
   std::set<wire::OpId> commits_;  // OpCommits received for the current epoch
   std::function<void(const MembershipView&)> listener_;
+  uint64_t state_waiting_report_ = 0;               // report id whose plan state_report awaits
+  std::map<uint64_t, wire::StatePlan> state_plan_;  // at most the awaited one
+  std::set<uint64_t> state_completes_;              // rounds completed, newest kept
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> heartbeat_seq_{0};
 
   std::thread reader_;
-  uint64_t state_waiting_report_ = 0;               // report id whose plan state_report awaits
-  std::map<uint64_t, wire::StatePlan> state_plan_;  // at most the awaited one
-  std::set<uint64_t> state_completes_;              // rounds completed, newest kept
   std::thread heartbeat_;
 };
 

@@ -32,10 +32,10 @@ int main(int argc, char** argv) {
       loco::cli::add_worker_command);
   add("bench", "benchmarks (`loco bench --help` lists them)", loco::cli::add_bench_command);
   add("bench-worker", "one peer of `loco bench` (hidden)", loco::cli::add_bench_worker_command);
-  add("train", "train one peer against a coordinator (runs loco-train; see `loco train --help`)",
-      loco::cli::add_train_command);
   add("state-worker", "one peer of a shared-state swarm (hidden; tests and bench state)",
       loco::cli::add_state_worker_command);
+  add("train", "train one peer against a coordinator (runs loco-train; see `loco train --help`)",
+      loco::cli::add_train_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
