@@ -13,6 +13,10 @@ Status Diloco::init(std::span<const float> params) {
   if (options_.bucket_bytes < sizeof(float)) {
     return InvalidArgument("diloco: bucket size must be at least 4 bytes");
   }
+  if (options_.warm_start < 0) {
+    return InvalidArgument("diloco: warm start must be >= 0 steps, got " +
+                           std::to_string(options_.warm_start));
+  }
   LOCO_RETURN_IF_ERROR(outer_.init(params.size()));
   global_.assign(params.begin(), params.end());
   delta_.assign(params.size(), 0.0f);
@@ -22,9 +26,15 @@ Status Diloco::init(std::span<const float> params) {
   return OkStatus();
 }
 
-Status Diloco::on_gradients(std::span<float> /*grads*/, int64_t /*step*/, Reducer& /*reducer*/) {
+Status Diloco::on_gradients(std::span<float> grads, int64_t step, Reducer& reducer) {
   if (!initialized_) return FailedPrecondition("diloco: on_gradients before init");
-  return OkStatus();
+  if (step >= options_.warm_start) return OkStatus();
+  if (grads.size() != global_.size()) {
+    return InvalidArgument("diloco: " + std::to_string(grads.size()) + " gradients for " +
+                           std::to_string(global_.size()) + " parameters");
+  }
+  // Warm start: data parallel (all-or-nothing, as DDP).
+  return reduce_atomically(grads, staging_, bucket_elements(options_.bucket_bytes), reducer);
 }
 
 Status Diloco::outer_round(std::span<float> params, Reducer& reducer) {
@@ -47,7 +57,12 @@ Status Diloco::after_inner_step(std::span<float> params, int64_t step, Reducer& 
     return InvalidArgument("diloco: " + std::to_string(params.size()) + " parameters, expected " +
                            std::to_string(global_.size()));
   }
-  if (syncs_after(step)) {
+  if (step + 1 == options_.warm_start) {
+    // End of the warm start: the parameters are identical on every peer; they become the global
+    // copy (no communication, so nothing to fail).
+    std::copy(params.begin(), params.end(), global_.begin());
+    synced_step_ = step;
+  } else if (syncs_after(step)) {
     LOCO_RETURN_IF_ERROR(outer_round(params, reducer));
     synced_step_ = step;
   }

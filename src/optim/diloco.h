@@ -6,6 +6,11 @@
 //     sync after step s  <=>  (s + 1) % H == 0
 // finish() runs one more outer round if inner steps were taken since the last one, so that every
 // peer ends with the same parameters.
+// Warm start (option warm_start = W > 0; the DiLoCo paper starts from a briefly data-parallel
+// model): steps 0..W-1 average the gradients every step as DDP does, the global copy is taken
+// from the (then identical) parameters after step W-1, and outer rounds follow every H steps:
+//     sync after step s  <=>  s >= W  and  (s - W + 1) % H == 0
+// Those W steps cost W full-size all-reduces, which a bytes budget must count.
 // State (state_buffers): "diloco.global" (the global copy) and "diloco.outer_momentum[_j]"; a
 // joining peer must load all of them, and set its parameters to the global copy.
 // Failure contract (strategy.h): the pseudo-gradient lives in scratch; the global copy, the
@@ -24,6 +29,7 @@ namespace loco::optim {
 
 struct DilocoOptions {
   int64_t h = 100;  // inner steps per outer round (at least 1)
+  int64_t warm_start = 0;  // data-parallel steps before the first inner round (0: none)
   OuterSgdOptions outer;
   size_t bucket_bytes = kDefaultBucketBytes;
 };
@@ -37,7 +43,12 @@ class Diloco final : public Strategy {
   Status on_gradients(std::span<float> grads, int64_t step, Reducer& reducer) override;
   Status after_inner_step(std::span<float> params, int64_t step, Reducer& reducer) override;
   Status finish(std::span<float> params, Reducer& reducer) override;
-  bool syncs_after(int64_t step) const override { return (step + 1) % options_.h == 0; }
+  bool syncs_after(int64_t step) const override {
+    return step >= options_.warm_start && (step - options_.warm_start + 1) % options_.h == 0;
+  }
+  bool params_synced_after(int64_t step) const override {
+    return step < options_.warm_start || syncs_after(step);
+  }
   std::vector<StateBuffer> state_buffers() override;
 
   const DilocoOptions& options() const { return options_; }
@@ -53,6 +64,7 @@ class Diloco final : public Strategy {
   bool initialized_ = false;
   std::vector<float> global_;
   std::vector<float> delta_;  // scratch: the pseudo-gradient
+  std::vector<float> staging_;  // scratch: warm-start gradient buckets
   int64_t last_step_ = -1;    // newest step seen by after_inner_step
   int64_t synced_step_ = -1;  // newest step covered by an outer round
 };

@@ -70,6 +70,10 @@ Status validate(const StrategyOptions& o) {
   if (o.name == "diloco") {
     Status s = validate(outer_options(o));
     if (!s.ok()) return s.with_context("diloco");
+    if (o.warm_start < 0) {
+      return InvalidArgument("diloco: warm start must be >= 0 steps, got " +
+                             std::to_string(o.warm_start));
+    }
   }
   if (o.name == "demo") {
     LOCO_RETURN_IF_ERROR(validate(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay}));
@@ -91,6 +95,7 @@ Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& o) {
   } else if (o.name == "diloco") {
     DilocoOptions d;
     d.h = o.h;
+    d.warm_start = o.warm_start;
     d.outer = outer_options(o);
     d.bucket_bytes = o.bucket_bytes;
     out = std::make_unique<Diloco>(std::move(d));

@@ -21,6 +21,7 @@ namespace loco::optim {
 struct StrategyOptions {
   std::string name = "diloco";  // see strategy_catalog()
   int64_t h = 100;              // inner steps per sync (diloco, local-sgd); ignored otherwise
+  int64_t warm_start = 0;       // diloco: data-parallel steps before the first inner round
   float outer_lr = 0.7f;        // diloco
   float outer_momentum = 0.9f;  // diloco; 0 disables momentum
   bool nesterov = true;         // diloco

@@ -142,6 +142,16 @@ int64_t Model::parameter_count() {
   return n;
 }
 
+std::vector<std::pair<size_t, size_t>> Model::tensor_shapes() {
+  std::vector<std::pair<size_t, size_t>> out;
+  for (const auto& p : module().parameters()) {
+    const auto n = static_cast<size_t>(p.numel());
+    const size_t rows = p.dim() >= 2 ? static_cast<size_t>(p.size(0)) : n;
+    out.emplace_back(rows, rows == 0 ? 0 : n / rows);
+  }
+  return out;
+}
+
 Result<std::unique_ptr<Model>> make_model(const ModelConfig& c, uint64_t seed) {
   torch::manual_seed(seed);
   if (c.kind == "transformer") {

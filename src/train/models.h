@@ -13,6 +13,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -44,6 +46,9 @@ class Model {
   // Mean cross-entropy (nats per token or per sample).
   torch::Tensor loss(const Batch& b);
   int64_t parameter_count();
+  // rows x cols of every parameter in the flat order (matrices: size(0) x the rest; vectors:
+  // n x 1), for strategies that compress per matrix (ddp-powersgd).
+  std::vector<std::pair<size_t, size_t>> tensor_shapes();
 };
 
 // INVALID_ARGUMENT for an unknown kind or an impossible shape (width not divisible by heads, ...).

@@ -46,11 +46,13 @@ int run_session(const SessionConfig& config) {
   // Everything that can be wrong with the options or the data fails here, before joining.
   auto source = load_data(config.data, config.model);
   if (!source.ok()) return fail(2, source.status());
-  if (Status s = optim::validate(config.strategy); !s.ok()) return fail(2, s);
-  auto strategy = optim::make_strategy(config.strategy);
-  if (!strategy.ok()) return fail(2, strategy.status());
   auto model = make_model(config.model, config.seed);
   if (!model.ok()) return fail(2, model.status());
+  optim::StrategyOptions strategy_options = config.strategy;
+  strategy_options.tensor_shapes = (*model)->tensor_shapes();
+  if (Status s = optim::validate(strategy_options); !s.ok()) return fail(2, s);
+  auto strategy = optim::make_strategy(strategy_options);
+  if (!strategy.ok()) return fail(2, strategy.status());
   const std::string ckpt = checkpoint_path(config.trainer.checkpoint_dir);
   if (config.resume) {
     std::error_code ec;

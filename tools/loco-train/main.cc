@@ -62,6 +62,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train->add_option("--nesterov", c.strategy.nesterov, "DiLoCo outer Nesterov momentum (true/false)")
       ->capture_default_str();
+  train->add_option("--outer-extra-momenta", c.strategy.extra_outer_momenta,
+                    "DiLoCo multi-timescale outer momentum: extra coefficients, comma-separated "
+                    "(e.g. 0.99; empty: classic)")
+      ->delimiter(',');
+  train->add_option("--warm-start", c.strategy.warm_start,
+                    "DiLoCo: data-parallel steps (gradient all-reduce every step) before the first "
+                    "inner round")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  train->add_option("--topk-fraction", c.strategy.topk_fraction,
+                    "ddp-topk: share of gradient elements each peer sends per step")
+      ->capture_default_str();
+  train->add_option("--topk-momentum", c.strategy.topk_momentum,
+                    "ddp-topk: DGC momentum correction (0: off; > 0 needs --inner sgd)")
+      ->capture_default_str();
+  train->add_option("--powersgd-rank", c.strategy.powersgd_rank, "ddp-powersgd: approximation rank")
+      ->capture_default_str();
+  train->add_option("--demo-chunk", c.strategy.demo_chunk, "demo: DCT chunk size (elements)")
+      ->capture_default_str();
+  train->add_option("--demo-topk", c.strategy.demo_topk, "demo: DCT coefficients sent per chunk")
+      ->capture_default_str();
+  train->add_option("--demo-decay", c.strategy.demo_decay, "demo: momentum decay")
+      ->capture_default_str();
   train->add_option("--model", c.model.kind, "transformer, mlp or cnn")->capture_default_str()
       ->check(CLI::IsMember({"transformer", "mlp", "cnn"}));
   train->add_option("--layers", c.model.layers, "transformer layers")->capture_default_str();

@@ -55,7 +55,9 @@ Runner add_loss_per_byte(CLI::App& app) {
   app.add_option("--peers", a->peers, "peers per strategy")->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--strategies", a->strategies,
-                 "strategies in order, the first is the baseline: ddp, diloco[:H], local-sgd[:H], lofi")
+                 "strategies in order, the first is the baseline: ddp, diloco[:H], local-sgd[:H], lofi, "
+                 "demo, ddp-topk, ddp-powersgd, each with optional +OPTION=VALUE pairs for its "
+                 "loco-train peers (e.g. diloco:100+outer-lr=1.0)")
       ->capture_default_str();
   app.add_option("--steps", a->steps, "steps per peer (the reference: 3000)")->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}));

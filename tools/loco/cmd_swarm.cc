@@ -64,8 +64,9 @@ Runner add_swarm_command(CLI::App& app) {
   app.add_option("--peers", a->peers, "number of training peers (processes) on loopback")
       ->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("--strategies", a->strategies,
-                 "strategies to run one after the other: ddp, diloco[:H], local-sgd[:H], lofi "
-                 "(e.g. ddp,diloco:50,diloco:100)")
+                 "strategies to run one after the other: ddp, diloco[:H], local-sgd[:H], lofi, demo, "
+                 "ddp-topk, ddp-powersgd, each optionally followed by +OPTION=VALUE pairs that go "
+                 "to its loco-train peers (e.g. ddp,diloco:100,diloco:100+wire-codec=int8)")
       ->capture_default_str();
   app.add_option("--steps", a->steps, "training steps per peer for each strategy")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000000}));

@@ -71,7 +71,10 @@ std::vector<Row> table_rows(const std::vector<StrategySummary>& runs, const std:
 }  // namespace
 
 Result<std::vector<StrategySpec>> parse_strategies(const std::string& list, int default_H) {
-  static const char* kKnown = "ddp, diloco[:H], local-sgd[:H], lofi";
+  static const char* kKnown =
+      "ddp, diloco[:H], local-sgd[:H], lofi, demo, ddp-topk, ddp-powersgd, each with optional "
+      "+OPTION=VALUE for loco-train";
+  static const std::vector<std::string> kPlain = {"ddp", "lofi", "demo", "ddp-topk", "ddp-powersgd"};
   std::vector<StrategySpec> out;
   size_t pos = 0;
   while (pos <= list.size()) {
@@ -83,12 +86,32 @@ Result<std::vector<StrategySpec>> parse_strategies(const std::string& list, int 
     while (!item.empty() && item.back() == ' ') item.pop_back();
     if (item.empty()) return InvalidArgument("empty entry in strategy list '" + list + "' (known: " + kKnown + ")");
     StrategySpec spec;
+    // +OPTION=VALUE modifiers first: they may contain ':' (codec specs such as int8:block=256).
+    const size_t plus = item.find('+');
+    std::string head = item.substr(0, plus);
+    std::string suffix;
+    if (plus != std::string::npos) {
+      size_t p = plus;
+      while (p < item.size()) {
+        size_t next = item.find('+', p + 1);
+        if (next == std::string::npos) next = item.size();
+        std::string kv = item.substr(p + 1, next - p - 1);
+        p = next;
+        const size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size() || kv.front() == '-') {
+          return InvalidArgument("bad modifier '+" + kv + "' in '" + item +
+                                 "': expected +OPTION=VALUE, e.g. +outer-lr=1.0");
+        }
+        spec.options.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+        suffix += " " + kv;
+      }
+    }
     std::string h_text;
-    size_t colon = item.find(':');
-    spec.strategy = item.substr(0, colon);
-    if (colon != std::string::npos) h_text = item.substr(colon + 1);
+    size_t colon = head.find(':');
+    spec.strategy = head.substr(0, colon);
+    if (colon != std::string::npos) h_text = head.substr(colon + 1);
     bool periodic = spec.strategy == "diloco" || spec.strategy == "local-sgd";
-    if (!periodic && spec.strategy != "ddp" && spec.strategy != "lofi") {
+    if (!periodic && std::find(kPlain.begin(), kPlain.end(), spec.strategy) == kPlain.end()) {
       return InvalidArgument("unknown strategy '" + spec.strategy + "' (known: " + kKnown + ")");
     }
     if (!h_text.empty() || colon != std::string::npos) {
@@ -107,12 +130,43 @@ Result<std::vector<StrategySpec>> parse_strategies(const std::string& list, int 
     } else if (periodic) {
       spec.H = default_H;
     }
-    spec.label = periodic ? spec.strategy + " H=" + std::to_string(spec.H) : spec.strategy;
+    for (const auto& [key, value] : spec.options) {
+      if (key == "H" || key == "strategy" || key == "world" || key == "coordinator" ||
+          key == "name" || key == "metrics") {
+        return InvalidArgument("modifier '+" + key + "' in '" + item +
+                               "' is set by the launcher; use NAME:H for H");
+      }
+    }
+    spec.label = (periodic ? spec.strategy + " H=" + std::to_string(spec.H) : spec.strategy) + suffix;
     for (const auto& other : out) {
       if (other.label == spec.label) return InvalidArgument("strategy '" + spec.label + "' is listed twice");
     }
     out.push_back(spec);
     if (comma == list.size()) break;
+  }
+  return out;
+}
+
+std::vector<std::string> apply_spec_options(const std::vector<std::string>& base,
+                                            const StrategySpec& spec) {
+  std::vector<std::string> out;
+  auto overridden = [&](const std::string& arg) {
+    for (const auto& kv : spec.options) {
+      if (arg == "--" + kv.first) return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < base.size(); ++i) {
+    if (overridden(base[i])) {
+      // Drop the option and its value (if the next word is not itself an option).
+      if (i + 1 < base.size() && base[i + 1].rfind("--", 0) != 0) ++i;
+      continue;
+    }
+    out.push_back(base[i]);
+  }
+  for (const auto& [key, value] : spec.options) {
+    out.push_back("--" + key);
+    out.push_back(value);
   }
   return out;
 }

@@ -19,15 +19,23 @@
 
 namespace loco::cli {
 
-// One entry of a --strategies list: "ddp", "diloco", "diloco:100" (H=100), "local-sgd:100", "lofi".
+// One entry of a --strategies list: NAME[:H][+OPTION=VALUE]..., e.g. "ddp", "diloco:100" (H=100),
+// "local-sgd:100", "lofi", "ddp-topk+topk-fraction=0.01", "diloco:100+wire-codec=int8+outer-lr=1.0".
+// Each +OPTION=VALUE becomes `--OPTION VALUE` on that strategy's `loco-train train` command lines
+// (replacing the same option from the common arguments), so one table can compare variants.
 struct StrategySpec {
-  std::string strategy;  // ddp, diloco, local-sgd or lofi
+  std::string strategy;  // ddp, diloco, local-sgd, lofi, demo, ddp-topk, ddp-powersgd
   int H = 0;             // diloco and local-sgd only; 0 otherwise
-  std::string label;     // "ddp", "diloco H=50"
+  std::string label;     // "ddp", "diloco H=50", "diloco H=100 wire-codec=int8"
+  std::vector<std::pair<std::string, std::string>> options;  // the +OPTION=VALUE pairs, in order
 };
 // Parses a comma-separated list; `default_H` where no H is given. INVALID_ARGUMENT names the bad
 // entry and lists the known strategies.
 Result<std::vector<StrategySpec>> parse_strategies(const std::string& list, int default_H);
+// `base` with the spec's options applied: every `--OPTION X` pair of base whose OPTION the spec
+// sets is dropped, then the spec's `--OPTION VALUE` pairs are appended.
+std::vector<std::string> apply_spec_options(const std::vector<std::string>& base,
+                                            const StrategySpec& spec);
 
 // One strategy run: its label ("diloco H=50"), the configuration it ran with, every peer's events
 // in file order, and the wall time the launcher measured.

@@ -119,7 +119,8 @@ Result<StrategyRun> run_swarm_strategy(const SwarmRunOptions& o) {
       argv.push_back("--H");
       argv.push_back(std::to_string(o.spec.H));
     }
-    argv.insert(argv.end(), o.trainer_args.begin(), o.trainer_args.end());
+    const std::vector<std::string> args = apply_spec_options(o.trainer_args, o.spec);
+    argv.insert(argv.end(), args.begin(), args.end());
     auto child = ChildProcess::spawn(argv, log.string());
     if (!child.ok()) {
       stop_children(children, std::chrono::seconds(5));
@@ -255,6 +256,7 @@ int run_all(const RunAllOptions& o, std::vector<StrategySummary>* summaries) {
     r.config = o.base_config;
     r.config["strategy"] = r.spec.strategy;
     if (r.spec.H > 0) r.config["H"] = r.spec.H;
+    for (const auto& [key, value] : r.spec.options) r.config["options"][key] = value;
     auto run = run_swarm_strategy(r);
     if (!run.ok()) {
       std::cerr << o.command << ": " << r.spec.label << " failed: " << run.status().to_string() << "\n";

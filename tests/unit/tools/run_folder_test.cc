@@ -189,6 +189,39 @@ TEST(ParseStrategies, Rejections) {
   EXPECT_NE(parse_strategies("adam", 50).status().message().find("known: ddp"), std::string::npos);
 }
 
+TEST(ParseStrategies, ModifiersBecomeTrainerOptions) {
+  auto s = parse_strategies("diloco:100+wire-codec=int8:block=256+outer-lr=1.0,ddp-topk+topk-fraction=0.01,demo", 50);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  ASSERT_EQ(s->size(), 3u);
+  EXPECT_EQ((*s)[0].strategy, "diloco");
+  EXPECT_EQ((*s)[0].H, 100);
+  EXPECT_EQ((*s)[0].label, "diloco H=100 wire-codec=int8:block=256 outer-lr=1.0");
+  ASSERT_EQ((*s)[0].options.size(), 2u);
+  EXPECT_EQ((*s)[0].options[0].first, "wire-codec");
+  EXPECT_EQ((*s)[0].options[0].second, "int8:block=256");
+  EXPECT_EQ((*s)[1].label, "ddp-topk topk-fraction=0.01");
+  EXPECT_EQ((*s)[2].label, "demo");
+  // The same strategy with different modifiers is two runs; the same modifiers twice is an error.
+  EXPECT_TRUE(parse_strategies("diloco:100,diloco:100+outer-lr=1.0", 50).ok());
+  EXPECT_FALSE(parse_strategies("diloco:100+outer-lr=1,diloco:100+outer-lr=1", 50).ok());
+  for (const char* bad : {"diloco+", "diloco+x", "diloco+=1", "diloco+x=", "diloco+H=5",
+                          "ddp+world=3", "diloco+--lr=1", "demo:5"}) {
+    EXPECT_EQ(parse_strategies(bad, 50).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ApplySpecOptions, ReplacesCommonOptions) {
+  auto s = parse_strategies("diloco:100+outer-lr=1.0+warm-start=5", 50);
+  ASSERT_TRUE(s.ok());
+  std::vector<std::string> base = {"--lr", "2e-3", "--outer-lr", "0.7", "--resume", "--seed", "1"};
+  std::vector<std::string> want = {"--lr", "2e-3", "--resume", "--seed", "1",
+                                   "--outer-lr", "1.0", "--warm-start", "5"};
+  EXPECT_EQ(apply_spec_options(base, (*s)[0]), want);
+  auto plain = parse_strategies("ddp", 50);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(apply_spec_options(base, (*plain)[0]), base);
+}
+
 }  // namespace
 }  // namespace loco::cli
 
