@@ -109,5 +109,60 @@ TEST(DilocoDdpProperty, WithinRoundingForArbitraryFloats) {
   EXPECT_GT(moved, 0.1);
 }
 
+TEST(DilocoWarmStart, IsDdpForWStepsThenRoundsEveryH) {
+  // Warm start W = 5, H = 4, 3 peers, 17 steps: steps 0..4 must equal DDP bit for bit (the same
+  // gradient averages applied by the same inner SGD), outer rounds follow after steps 8, 12, 16,
+  // and the global copy starts from the parameters after step 4 (so the first round's
+  // pseudo-gradient covers steps 5..8 only).
+  const size_t n = 29;
+  const int64_t w = 5, h = 4, steps = 17;
+  V x0(n);
+  for (size_t i = 0; i < n; ++i) x0[i] = noise(6, 1, 0, i);
+  testing::GradFn g = [](int rank, int64_t step, std::span<const float> x, std::span<float> out) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = 0.3f * x[i] + noise(7, rank, step, i);
+  };
+  auto make_warm = [&] {
+    DilocoOptions o;
+    o.h = h;
+    o.warm_start = w;
+    o.outer = {.lr = 0.7f, .momentum = 0.9f, .nesterov = true, .extra_momenta = {}};
+    o.bucket_bytes = 64;
+    return std::unique_ptr<Strategy>(std::make_unique<Diloco>(o));
+  };
+  {
+    Diloco probe(DilocoOptions{.h = h, .warm_start = w, .outer = {}, .bucket_bytes = 64});
+    std::vector<int64_t> sync_steps;
+    for (int64_t s = 0; s < steps; ++s) {
+      if (probe.syncs_after(s)) sync_steps.push_back(s);
+      EXPECT_EQ(probe.params_synced_after(s), s < w || probe.syncs_after(s)) << s;
+    }
+    EXPECT_EQ(sync_steps, (std::vector<int64_t>{8, 12, 16}));
+  }
+  std::vector<int> ddp_calls, warm_calls;
+  auto ddp = testing::run_swarm(3, make_ddp, x0, w, 0.05f, g, &ddp_calls);
+  auto warm = testing::run_swarm(3, make_warm, x0, steps, 0.05f, g, &warm_calls);
+  for (int p = 0; p < 3; ++p) {
+    ASSERT_TRUE(ddp[p].status.ok()) << ddp[p].status.to_string();
+    ASSERT_TRUE(warm[p].status.ok()) << warm[p].status.to_string();
+    // Synced snapshots: the W warm-start steps, then one per round.
+    ASSERT_EQ(warm[p].synced.size(), static_cast<size_t>(w + 3));
+    for (int64_t s = 0; s < w; ++s) {
+      EXPECT_EQ(0, std::memcmp(ddp[p].synced[static_cast<size_t>(s)].data(),
+                               warm[p].synced[static_cast<size_t>(s)].data(), n * sizeof(float)))
+          << "peer " << p << " warm-start step " << s;
+    }
+    // Every snapshot is bit-identical across peers, and the runs end identical.
+    for (size_t k = 0; k < warm[p].synced.size(); ++k) {
+      EXPECT_EQ(0, std::memcmp(warm[0].synced[k].data(), warm[p].synced[k].data(), n * sizeof(float)));
+    }
+    EXPECT_EQ(0, std::memcmp(warm[0].params.data(), warm[p].params.data(), n * sizeof(float)));
+  }
+  // W gradient all-reduces (one bucket of 64 bytes = 16 floats, so 2 per call) plus 3 rounds.
+  const int per_call = static_cast<int>((n + 15) / 16);
+  EXPECT_EQ(warm_calls[0], (w + 3) * per_call);
+  // The rounds really changed the parameters after the warm start (not a DDP run in disguise).
+  EXPECT_NE(warm[0].synced[static_cast<size_t>(w - 1)], warm[0].synced[static_cast<size_t>(w)]);
+}
+
 }  // namespace
 }  // namespace loco::optim
