@@ -79,7 +79,7 @@ Status validate(const StrategyOptions& o) {
     LOCO_RETURN_IF_ERROR(validate(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay}));
   }
   if (o.name == "ddp-topk") {
-    LOCO_RETURN_IF_ERROR(validate(TopkDdpOptions{o.topk_fraction, o.topk_momentum}));
+    LOCO_RETURN_IF_ERROR(validate(TopkDdpOptions{o.topk_fraction, o.topk_momentum, o.ef_codec}));
   }
   if (o.name == "ddp-powersgd" && o.powersgd_rank < 1) {
     return InvalidArgument("ddp-powersgd: rank must be >= 1, got " + std::to_string(o.powersgd_rank));
@@ -106,7 +106,7 @@ Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& o) {
   } else if (o.name == "demo") {
     out = std::make_unique<Demo>(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay});
   } else if (o.name == "ddp-topk") {
-    out = std::make_unique<TopkDdp>(TopkDdpOptions{o.topk_fraction, o.topk_momentum});
+    out = std::make_unique<TopkDdp>(TopkDdpOptions{o.topk_fraction, o.topk_momentum, o.ef_codec});
   } else if (o.name == "ddp-powersgd") {
     out = std::make_unique<PowerSgd>(PowerSgdOptions{o.powersgd_rank, o.tensor_shapes, 0});
   } else {

@@ -33,6 +33,7 @@ struct StrategyOptions {
   float demo_decay = 0.999f;  // demo: momentum decay
   double topk_fraction = 0.01;  // ddp-topk: share of elements sent per step
   float topk_momentum = 0.0f;   // ddp-topk: DGC momentum correction (needs inner plain SGD)
+  std::string ef_codec;         // ddp-topk: compressor spec (empty: top-k of topk_fraction)
   size_t powersgd_rank = 2;     // ddp-powersgd: rank of the approximation
   // ddp-powersgd: rows x cols of every tensor in the flat span, in order (the trainer fills it).
   std::vector<std::pair<size_t, size_t>> tensor_shapes;

@@ -14,15 +14,29 @@ Status validate(const TopkDdpOptions& o) {
   if (!std::isfinite(o.momentum) || o.momentum < 0.0f || o.momentum >= 1.0f) {
     return InvalidArgument("ddp-topk: momentum must be in [0, 1), got " + std::to_string(o.momentum));
   }
+  if (!o.codec.empty()) {
+    auto c = codecs::make_codec(o.codec);
+    if (!c.ok()) return InvalidArgument("ddp-topk: codec: " + c.status().message());
+    const codecs::CodecId id = (*c)->id();
+    if (o.momentum > 0.0f && id != codecs::CodecId::kTopK && id != codecs::CodecId::kRandomK) {
+      return InvalidArgument("ddp-topk: momentum correction needs a sparse codec (topk or randomk), "
+                             "not '" + o.codec + "'");
+    }
+  }
   return OkStatus();
 }
 
 Status TopkDdp::init(std::span<const float> params) {
   LOCO_RETURN_IF_ERROR(validate(options_));
   if (params.size() > codecs::kMaxCount) return InvalidArgument("ddp-topk: too many parameters");
-  codecs::TopKOptions t;
-  t.fraction = options_.fraction;
-  LOCO_ASSIGN_OR_RETURN(codec_, codecs::make_top_k_codec(t));
+  if (options_.codec.empty()) {
+    codecs::TopKOptions t;
+    t.fraction = options_.fraction;
+    LOCO_ASSIGN_OR_RETURN(codec_, codecs::make_top_k_codec(t));
+  } else {
+    LOCO_ASSIGN_OR_RETURN(codec_, codecs::make_codec(options_.codec));
+  }
+  random_k_ = dynamic_cast<codecs::RandomKCodec*>(codec_.get());
   count_ = params.size();
   residual_.assign(count_, 0.0f);
   momentum_.assign(options_.momentum > 0.0f ? count_ : 0, 0.0f);
@@ -31,7 +45,7 @@ Status TopkDdp::init(std::span<const float> params) {
   return OkStatus();
 }
 
-Status TopkDdp::on_gradients(std::span<float> grads, int64_t /*step*/, Reducer& reducer) {
+Status TopkDdp::on_gradients(std::span<float> grads, int64_t step, Reducer& reducer) {
   if (!initialized_) return FailedPrecondition("ddp-topk: on_gradients before init");
   if (grads.size() != count_) {
     return InvalidArgument("ddp-topk: " + std::to_string(grads.size()) + " gradients for " +
@@ -46,17 +60,19 @@ Status TopkDdp::on_gradients(std::span<float> grads, int64_t /*step*/, Reducer& 
     if (mc) next_momentum_[i] = u;
     next_residual_[i] = residual_[i] + u;
   }
+  // Random-k: every peer draws the same coordinates for this step.
+  if (random_k_ != nullptr) random_k_->set_seed(static_cast<uint64_t>(step));
   auto written = codec_->encode(next_residual_, MutableByteSpan(message_.data(), message_.size()));
   if (!written.ok()) return written.status().with_context("ddp-topk: encode");
-  if (*written != message_.size()) return Internal("ddp-topk: top-k message size changed");
+  if (*written != message_.size()) return Internal("ddp-topk: message size changed");
   // What we sent, as the receivers decode it; it leaves the residual (and the momentum).
   sent_.resize(count_);
   LOCO_RETURN_IF_ERROR(codec_->decode(ByteSpan(message_.data(), message_.size()), sent_));
   for (size_t i = 0; i < count_; ++i) {
-    if (sent_[i] != 0.0f) {
-      next_residual_[i] = 0.0f;
-      if (mc) next_momentum_[i] = 0.0f;
-    }
+    // Error feedback: what was sent leaves the residual (exactly 0 for top-k and random-k, whose
+    // sent values are the residual's own).
+    next_residual_[i] -= sent_[i];
+    if (mc && sent_[i] != 0.0f) next_momentum_[i] = 0.0f;
   }
   LOCO_RETURN_IF_ERROR(reducer.all_gather_bytes(message_, gathered_));
   const size_t m = message_.size();

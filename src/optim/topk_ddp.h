@@ -10,6 +10,11 @@
 // optimizer (AdamW then applies its own moments to the sparse averaged gradient).
 // Traffic: each peer's message (16-byte header + k x (u32 index + f32 value)) reaches every other
 // peer through an all-gather, so a peer receives (W - 1) messages per step: it grows with W.
+// Other compressors (option `codec`, a codecs spec): "randomk:fraction=F" (the coordinates come
+// from a seed all peers set to the step, so no indices travel), "sign:block=B" (1 bit per element
+// and a scale per block), or any other codec; error feedback is then v <- v - D(C(v)) (for top-k
+// this equals zeroing the sent entries), and momentum correction needs a sparse codec (top-k or
+// random-k), whose sent entries are masked.
 // Failure contract (strategy.h): u and v are updated in scratch and committed, and grads written,
 // only after the all-gather and every decode succeeded. Decoding treats peers' bytes as untrusted.
 // Not here: DGC's warm-up schedule of the sparsity, gradient clipping (the trainer's).
@@ -17,9 +22,11 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "codecs/codec.h"
+#include "codecs/random_k.h"
 #include "optim/strategy.h"
 
 namespace loco::optim {
@@ -27,6 +34,7 @@ namespace loco::optim {
 struct TopkDdpOptions {
   double fraction = 0.01;  // share of elements each peer sends per step, in (0, 1]
   float momentum = 0.0f;   // DGC momentum correction, in [0, 1); 0: plain top-k + EF
+  std::string codec;       // empty: top-k with `fraction`; else a codecs spec (see above)
 };
 
 [[nodiscard]] Status validate(const TopkDdpOptions& options);
@@ -52,6 +60,7 @@ class TopkDdp final : public Strategy {
   bool initialized_ = false;
   size_t count_ = 0;
   std::unique_ptr<codecs::Codec> codec_;
+  codecs::RandomKCodec* random_k_ = nullptr;  // codec_ when it is random-k (seeded per step)
   std::vector<float> residual_;  // v
   std::vector<float> momentum_;  // u (empty when momentum == 0)
   // Scratch.

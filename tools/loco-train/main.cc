@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
   train->add_option("--topk-momentum", c.strategy.topk_momentum,
                     "ddp-topk: DGC momentum correction (0: off; > 0 needs --inner sgd)")
       ->capture_default_str();
+  train->add_option("--ef-codec", c.strategy.ef_codec,
+                    "ddp-topk: the error-fed compressor instead of top-k: randomk:fraction=F, "
+                    "sign:block=B, or any codec spec")
+      ->capture_default_str();
   train->add_option("--powersgd-rank", c.strategy.powersgd_rank, "ddp-powersgd: approximation rank")
       ->capture_default_str();
   train->add_option("--demo-chunk", c.strategy.demo_chunk, "demo: DCT chunk size (elements)")
