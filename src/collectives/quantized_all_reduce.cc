@@ -56,7 +56,8 @@ class QuantizedAllReduceOp final : public RingOp {
   size_t recv_unit() const override { return 1; }
 
   Status claim_piece(const DataHeader& h) override {
-    LOCO_ASSIGN_OR_RETURN(PieceSlot slot, layout_.find_slot(recv_index(h.step), h.offset, h.length));
+    LOCO_ASSIGN_OR_RETURN(PieceSlot slot,
+                          layout_.find_slot(recv_index(h.step), h.offset, h.length));
     if (claimed_slots_[slot_base_[h.step] + slot.index].exchange(true)) {
       return DataLoss("quantized DATA piece received twice");
     }

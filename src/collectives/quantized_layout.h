@@ -7,7 +7,8 @@
 // segment's pieces back to back, so every peer computes the same slot (byte offset and length) for
 // every piece from (count, world, piece_elems, codec) alone. A DATA piece of a quantized operation
 // must fill exactly one slot: find_slot() is the check of untrusted headers.
-// Also the choice of wire codec (parse_wire_codec). Not here: the algorithm (quantized_all_reduce.cc), the codecs (src/codecs).
+// Also the choice of wire codec (parse_wire_codec). Not here: the algorithm
+// (quantized_all_reduce.cc), the codecs (src/codecs).
 #pragma once
 
 #include <cstddef>
@@ -42,7 +43,9 @@ class QuantizedLayout {
 
   Segment segment(size_t seg) const { return segment_of(count_, world_, seg); }
   // Byte range [begin, begin + count) of segment `seg` in the wire buffer.
-  Segment segment_wire(size_t seg) const { return {seg_wire_[seg], seg_wire_[seg + 1] - seg_wire_[seg]}; }
+  Segment segment_wire(size_t seg) const {
+    return {seg_wire_[seg], seg_wire_[seg + 1] - seg_wire_[seg]};
+  }
   size_t num_pieces(size_t seg) const;
   PieceSlot slot(size_t seg, size_t piece) const;
   // The slot of segment `seg` that a piece at wire byte `offset` of `length` bytes fills:

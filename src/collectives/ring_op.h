@@ -44,7 +44,7 @@ struct PieceEvent {
   size_t num_steps = 0;
   // The piece's bytes as received (test hook only: fault tests may overwrite them to inject a
   // corrupt piece that passed the transport's checksum).
-  MutableByteSpan bytes;
+  MutableByteSpan bytes = {};
 };
 using PieceHook = std::function<void(const PieceEvent&)>;
 
