@@ -145,6 +145,18 @@ typedef struct loco_op_desc {
   loco_reduce_op_t op;     /* default LOCO_SUM */
   uint32_t root;           /* broadcast root rank */
   uint64_t tag;            /* operations on different tags may run concurrently */
+  /* All-reduce only: the wire codec, NULL or "" (or "fp32") for raw f32 pieces. "fp16", "bf16",
+   * "int8[:block=N]" or "int4[:block=N]" (N a multiple of 8, default 256 / 128) run the quantized
+   * all-reduce: dtype LOCO_F32, op LOCO_SUM or LOCO_AVG; each reduced chunk is quantized once by
+   * its owner and every peer keeps the decoded value of the same bytes, so results stay
+   * bit-identical on every peer; the result differs from the exact one by the codec's rounding,
+   * once per ring hop (docs/algorithms.md). Every peer must pass the same codec. Statuses, besides
+   * those of loco_collective: INVALID_ARGUMENT for an unknown codec, a sparse or 1-bit codec
+   * (topk, randomk, sign: exchange those with an all-gather), another dtype or op, a NaN or Inf
+   * in the input or in a partial sum, or a peer that passed another codec; DATA_LOSS when a
+   * received piece does not decode. Descriptors whose struct_size ends before this field (older
+   * headers) run raw. */
+  const char* wire_codec;
 } loco_op_desc_t;
 
 typedef struct loco_op_stats {
@@ -158,8 +170,10 @@ typedef struct loco_op_stats {
 typedef struct loco_op loco_op_t;
 
 void loco_op_desc_init(loco_op_desc_t* desc);
-/* Runs one collective and waits for it. stats may be NULL.
- * Returns OK, INVALID_ARGUMENT (NULL, bad dtype/op/kind/root, overlapping buffers),
+/* Runs one collective and waits for it. stats may be NULL (bytes_sent counts the encoded bytes
+ * for a quantized all-reduce).
+ * Returns OK, INVALID_ARGUMENT (NULL, bad dtype/op/kind/root/wire_codec, overlapping buffers),
+ * DATA_LOSS (a quantized piece that does not decode),
  * FAILED_PRECONDITION (not connected, or not yet a member), ABORTED / UNAVAILABLE /
  * DEADLINE_EXCEEDED (membership changed or a peer hung: retry in the next epoch). */
 loco_status_t loco_collective(loco_comm_t* comm, const loco_op_desc_t* desc, loco_op_stats_t* stats);

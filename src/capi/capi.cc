@@ -3,6 +3,7 @@
 // exception crosses the boundary. No logic of its own lives here.
 #include "loco/loco.h"
 
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -275,9 +276,12 @@ loco::Result<loco::collectives::OpRequest> to_request(const loco_comm_t* comm,
                                                       const loco_op_desc_t* d) {
   namespace c = loco::collectives;
   if (comm == nullptr || d == nullptr) return loco::InvalidArgument("NULL argument");
-  if (d->struct_size != sizeof(*d)) {
+  // Descriptors from callers built against an older header end before wire_codec.
+  constexpr size_t kSizeBeforeWireCodec = offsetof(loco_op_desc_t, wire_codec);
+  if (d->struct_size != sizeof(*d) && d->struct_size != kSizeBeforeWireCodec) {
     return loco::InvalidArgument("descriptor not initialized by loco_op_desc_init");
   }
+  const char* wire_codec = d->struct_size == sizeof(*d) ? d->wire_codec : nullptr;
   if (!comm->peer) return loco::FailedPrecondition("comm is not connected");
   if (comm->client->view().rank < 0) {
     return loco::FailedPrecondition("not a member of an epoch yet (see loco_comm_wait_for_world)");
@@ -302,6 +306,7 @@ loco::Result<loco::collectives::OpRequest> to_request(const loco_comm_t* comm,
   r.op = static_cast<c::ReduceOp>(op);
   r.root = d->root;
   r.tag = d->tag;
+  if (wire_codec != nullptr) r.wire_codec = wire_codec;
   return r;
 }
 

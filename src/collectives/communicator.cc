@@ -6,8 +6,10 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "collectives/algorithms.h"
+#include "collectives/quantized_layout.h"
 #include "collectives/scratch_pool.h"
 #include "common/check.h"
 
@@ -143,6 +145,13 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin(const OpRequest& r) {
   const size_t world = links->world();
   const size_t rank = links->rank();
   LOCO_RETURN_IF_ERROR(validate(r, world, rank));
+  std::shared_ptr<const codecs::Codec> codec = r.codec;
+  if (codec) {
+    LOCO_RETURN_IF_ERROR(check_wire_codec(*codec));
+  } else {
+    LOCO_ASSIGN_OR_RETURN(codec, parse_wire_codec(r.wire_codec));
+  }
+  if (codec) return begin_quantized(r, std::move(links), std::move(codec));
 
   auto run = std::make_unique<RunningOp>();
   run->links = links;
@@ -236,6 +245,76 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin(const OpRequest& r) {
   return run;
 }
 
+Result<std::unique_ptr<RunningOp>> Communicator::begin_quantized(
+    const OpRequest& r, std::shared_ptr<EpochLinks> links,
+    std::shared_ptr<const codecs::Codec> codec) {
+  if (r.kind != OpKind::kAllReduce) {
+    return InvalidArgument("a wire codec is only for all-reduce");
+  }
+  if (r.dtype != DataType::kF32) {
+    return InvalidArgument("the quantized all-reduce reduces f32 only, not " +
+                           std::string(dtype_name(r.dtype)));
+  }
+  if (r.op != ReduceOp::kSum && r.op != ReduceOp::kAvg) {
+    return InvalidArgument("the quantized all-reduce supports sum and avg, not " +
+                           std::string(reduce_op_name(r.op)));
+  }
+  const size_t world = links->world();
+  const size_t piece_elems =
+      quantized_piece_elems(options_.piece_bytes, codec_block_size(*codec));
+  if (codec->encoded_size_bound(piece_elems) > mesh_.options().max_piece_bytes) {
+    return InvalidArgument("quantized pieces of " + std::to_string(piece_elems) +
+                           " elements exceed the mesh's largest DATA piece");
+  }
+  const QuantizedLayout layout(r.count, world, piece_elems, *codec);
+
+  auto run = std::make_unique<RunningOp>();
+  run->links = links;
+  run->world = world;
+  run->start = now();
+  const size_t all = r.count * sizeof(float);
+  const auto* in = static_cast<const float*>(r.in);
+  auto* out = static_cast<float*>(r.out);
+  float* work = out;
+  if (in == out) {  // in place: build the result in scratch, copy at commit
+    run->scratch = pool_->take(all);
+    work = reinterpret_cast<float*>(run->scratch.data());
+    run->commit_src = run->scratch.data();
+    run->commit_dst = static_cast<std::byte*>(r.out);
+    run->commit_bytes = all;
+  }
+  const size_t wire = layout.wire_bytes();
+  run->deadline =
+      Deadline::after(estimator_.budget(2 * (wire - wire / world), options_.deadline));
+
+  if (world == 1) {
+    // No peer to send to, but the same rule: the result is the decoded value of one encoding.
+    std::vector<std::byte> buf(codec->encoded_size_bound(piece_elems));
+    for (size_t k = 0; k < layout.num_pieces(0); ++k) {
+      const PieceSlot slot = layout.slot(0, k);
+      const MutableByteSpan bytes(buf.data(), slot.wire_bytes);
+      LOCO_ASSIGN_OR_RETURN(size_t n, codec->encode({in + slot.elem_begin, slot.elems}, bytes));
+      (void)n;
+      LOCO_RETURN_IF_ERROR(codec->decode(bytes, {work + slot.elem_begin, slot.elems}));
+    }
+    LOCO_ASSIGN_OR_RETURN(uint64_t seq, links->take_seq(r.tag));
+    run->id = {links->epoch(), r.tag, seq};
+    return run;
+  }
+  OpParams p;
+  p.kind = OpKind::kAllReduce;
+  p.dtype = DataType::kF32;
+  p.op = r.op;
+  p.count = r.count;
+  p.tag = r.tag;
+  p.piece_bytes = options_.piece_bytes;
+  p.on_piece = options_.test_on_piece;
+  run->op = make_quantized_all_reduce_op(links, p, std::move(codec), layout, in, work);
+  LOCO_RETURN_IF_ERROR(run->op->start());
+  run->id = run->op->id();
+  return run;
+}
+
 Result<OpStats> Communicator::finish(RunningOp& run) {
   if (run.op) {
     LOCO_RETURN_IF_ERROR(run.op->wait_local(run.deadline));
@@ -315,6 +394,16 @@ Result<OpStats> Communicator::all_gather(const void* in, void* out, size_t count
 Result<OpStats> Communicator::broadcast(void* buf, size_t count, DataType t, size_t root,
                                         uint64_t tag) {
   return run({OpKind::kBroadcast, buf, buf, count, t, ReduceOp::kSum, root, tag});
+}
+
+Result<OpStats> Communicator::all_reduce_quantized(float* buf, size_t count, ReduceOp op,
+                                                   std::string_view wire_codec, uint64_t tag) {
+  return run({OpKind::kAllReduce, buf, buf, count, DataType::kF32, op, 0, tag, wire_codec});
+}
+Result<OpStats> Communicator::all_reduce_quantized(const float* in, float* out, size_t count,
+                                                   ReduceOp op, std::string_view wire_codec,
+                                                   uint64_t tag) {
+  return run({OpKind::kAllReduce, in, out, count, DataType::kF32, op, 0, tag, wire_codec});
 }
 
 OpHandle Communicator::all_reduce_async(void* buf, size_t count, DataType t, ReduceOp op,

@@ -22,6 +22,11 @@
 //    space: its contents are unspecified after a failure.
 //  * Determinism: each element is reduced by one chain of ranks in ring order and then copied,
 //    so all peers end with identical bytes, floats included (reduce_kernels.h for the arithmetic).
+//  * Quantized all-reduce (f32 sum/avg with a dense wire codec: fp16, bf16, int8, int4): the same
+//    ring with every piece encoded; the owner of each reduced segment quantizes it once and every
+//    peer, the owner included, keeps the decoded value of the same bytes, so results stay
+//    bit-identical (quantized_all_reduce.cc). Same staging and commit; OpStats count the encoded
+//    bytes actually sent. In a world of one the result is still decode(encode(input)).
 // Threading: every method may be called from any thread. Not here: membership, the C API.
 #pragma once
 
@@ -33,6 +38,10 @@
 #include <optional>
 #include <thread>
 
+#include <memory>
+#include <string_view>
+
+#include "codecs/codec.h"
 #include "collectives/commit_voter.h"
 #include "collectives/data_messages.h"
 #include "collectives/mesh.h"
@@ -72,6 +81,13 @@ struct OpRequest {
   ReduceOp op = ReduceOp::kSum;
   size_t root = 0;
   uint64_t tag = 0;
+  // All-reduce only: the wire codec (a spec as codecs::make_codec parses it, or a parsed codec,
+  // which wins). Empty / null / "fp32": the raw ring. Otherwise the quantized all-reduce: dtype
+  // f32, op sum or avg, a dense codec (fp16, bf16, int8[:block=N], int4[:block=N]); anything
+  // else is INVALID_ARGUMENT. Every peer must pass the same codec (and piece size): a peer that
+  // does not fails the operation with INVALID_ARGUMENT, like any mismatched call.
+  std::string_view wire_codec = {};
+  std::shared_ptr<const codecs::Codec> codec = nullptr;
 };
 
 class ScratchPool;
@@ -119,6 +135,12 @@ class Communicator {
   Result<OpStats> all_gather(const void* in, void* out, size_t count, DataType t, uint64_t tag = 0);
   // Every rank's buf (count elements) becomes the root's; written only on OK. `root` is a rank.
   Result<OpStats> broadcast(void* buf, size_t count, DataType t, size_t root, uint64_t tag = 0);
+  // The quantized all-reduce (see OpRequest::wire_codec), in place and out of place. An empty
+  // `wire_codec` is the raw f32 all-reduce.
+  Result<OpStats> all_reduce_quantized(float* buf, size_t count, ReduceOp op,
+                                       std::string_view wire_codec, uint64_t tag = 0);
+  Result<OpStats> all_reduce_quantized(const float* in, float* out, size_t count, ReduceOp op,
+                                       std::string_view wire_codec, uint64_t tag = 0);
 
   // Async forms: the operation is started (and its sequence number taken) before the call returns;
   // buffers must stay valid until the handle's wait() returned.
@@ -148,6 +170,9 @@ class Communicator {
 
  private:
   Result<std::unique_ptr<RunningOp>> begin(const OpRequest& request);
+  Result<std::unique_ptr<RunningOp>> begin_quantized(const OpRequest& request,
+                                                     std::shared_ptr<EpochLinks> links,
+                                                     std::shared_ptr<const codecs::Codec> codec);
   Result<OpStats> finish(RunningOp& op);
   Status validate(const OpRequest& r, size_t world, size_t rank) const;
 

@@ -34,9 +34,12 @@ Status RingOp::start() {
   fingerprint_ =
       op_fingerprint(static_cast<uint8_t>(params_.kind), static_cast<uint8_t>(params_.dtype),
                      static_cast<uint8_t>(params_.op), params_.count, params_.root, world_);
+  if (params_.fingerprint_extra != 0) {
+    fingerprint_ = fingerprint_mix(fingerprint_, params_.fingerprint_extra);
+  }
   claimed_.assign(num_steps(), 0);
   expected_bytes_ = 0;
-  for (size_t s = 0; s < num_steps(); ++s) expected_bytes_ += recv_segment(s).count * elem_bytes();
+  for (size_t s = 0; s < num_steps(); ++s) expected_bytes_ += recv_bytes(s).count;
   LOCO_ASSIGN_OR_RETURN(uint64_t seq, links_->register_op(shared_from_this(), params_.tag));
   (void)seq;  // assign_seq() already stored it under the links' lock
   send_initial();
@@ -88,26 +91,30 @@ Result<MutableByteSpan> RingOp::destination(const DataHeader& h) {
   if (h.kind != params_.kind || h.fingerprint != fingerprint_) {
     return InvalidArgument("the previous peer called a different operation on tag " +
                            std::to_string(h.tag) + " seq " + std::to_string(h.seq) +
-                           " (kind, type, op, count, root or world size differ)");
+                           " (kind, type, op, count, root, world size or wire codec differ)");
   }
   if (h.step >= num_steps()) return DataLoss("DATA step out of range");
-  const Segment seg = recv_segment(h.step);
-  const size_t e = elem_bytes();
-  const size_t begin = seg.begin * e;
-  const size_t end = begin + seg.count * e;
+  const Segment range = recv_bytes(h.step);
+  const size_t e = recv_unit();
+  const size_t begin = range.begin;
+  const size_t end = begin + range.count;
   if (h.offset < begin || h.offset > end || h.length > end - h.offset ||
       (h.offset - begin) % e != 0 || h.length % e != 0) {
     return DataLoss("DATA piece outside the range of its step");
   }
+  LOCO_RETURN_IF_ERROR(claim_piece(h));
   std::lock_guard<std::mutex> lock(mu_);
-  if (claimed_[h.step] + h.length > seg.count * e) return DataLoss("DATA piece received twice");
+  if (claimed_[h.step] + h.length > range.count) return DataLoss("DATA piece received twice");
   claimed_[h.step] += h.length;
   return MutableByteSpan(work_ + h.offset, h.length);
 }
 
 void RingOp::on_received(const DataHeader& h, std::byte* dst) {
   bytes_received_.fetch_add(kPieceOverhead + h.length, std::memory_order_relaxed);
-  if (params_.on_piece) params_.on_piece({id(), params_.kind, rank_, world_, h.step, num_steps()});
+  if (params_.on_piece) {
+    params_.on_piece(
+        {id(), params_.kind, rank_, world_, h.step, num_steps(), MutableByteSpan(dst, h.length)});
+  }
   process(h, dst);
   std::lock_guard<std::mutex> lock(mu_);
   arrived_bytes_ += h.length;
@@ -128,6 +135,11 @@ void RingOp::fail(const Status& s) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!done_ && status_.ok()) status_ = s;
   cv_.notify_all();
+}
+
+Segment RingOp::recv_bytes(size_t step) const {
+  const Segment seg = recv_segment(step);
+  return {seg.begin * elem_bytes(), seg.count * elem_bytes()};
 }
 
 void RingOp::maybe_done_locked() {

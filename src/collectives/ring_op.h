@@ -42,6 +42,9 @@ struct PieceEvent {
   size_t world = 0;
   size_t step = 0;       // of num_steps; for all-reduce, steps >= world - 1 are the all-gather
   size_t num_steps = 0;
+  // The piece's bytes as received (test hook only: fault tests may overwrite them to inject a
+  // corrupt piece that passed the transport's checksum).
+  MutableByteSpan bytes = {};
 };
 using PieceHook = std::function<void(const PieceEvent&)>;
 
@@ -53,6 +56,9 @@ struct OpParams {
   size_t root = 0;   // broadcast only: the ring rank of the root
   uint64_t tag = 0;
   size_t piece_bytes = 1 << 20;  // largest DATA body; a multiple of 8
+  // Mixed into the DATA fingerprint when non-zero: what else peers must agree on (the quantized
+  // all-reduce puts its codec and piece size here). Zero for the raw algorithms.
+  uint64_t fingerprint_extra = 0;
   // Test hook, empty in production: called on the receiving thread for every piece once it is in
   // place, before it is reduced or forwarded (fault tests kill a peer in a chosen phase with it).
   PieceHook on_piece;
@@ -91,6 +97,17 @@ class RingOp : public std::enable_shared_from_this<RingOp> {
   // at that step.
   virtual Segment recv_segment(size_t step) const = 0;
   virtual size_t num_steps() const = 0;
+  // Byte range of `work` that pieces of `step` land in, and the unit their offsets and lengths
+  // must be multiples of. By default recv_segment() times the element size; an algorithm with
+  // another wire layout (the quantized all-reduce) overrides all three.
+  virtual Segment recv_bytes(size_t step) const;
+  virtual size_t recv_unit() const { return elem_bytes(); }
+  // Further checks of a piece whose range passed the checks above, before any byte is received
+  // (a DATA_LOSS status fails the operation). Called on receiver threads, concurrently.
+  virtual Status claim_piece(const DataHeader& h) {
+    (void)h;
+    return OkStatus();
+  }
   // Queues the pieces that need no input from the previous peer.
   virtual void send_initial() = 0;
   // A piece of `h.length` bytes is in place at `dst` (= work + h.offset): reduce and/or forward.
@@ -101,6 +118,8 @@ class RingOp : public std::enable_shared_from_this<RingOp> {
   void send_range(size_t step, size_t byte_offset, size_t bytes, const std::byte* src);
   // Sends one received piece on to the next peer at `step`.
   void forward(size_t step, const DataHeader& h, const std::byte* src);
+  // Sends one piece: `bytes` bytes from `src`, to land at `byte_offset` of the next peer's work.
+  void send_piece(size_t step, size_t byte_offset, size_t bytes, const std::byte* src);
 
   size_t elem_bytes() const { return dtype_size(params_.dtype); }
   Segment segment(size_t index) const { return segment_of(params_.count, world_, index); }
@@ -114,7 +133,6 @@ class RingOp : public std::enable_shared_from_this<RingOp> {
 
  private:
   void maybe_done_locked();
-  void send_piece(size_t step, size_t byte_offset, size_t bytes, const std::byte* src);
 
   uint64_t seq_ = 0;
   uint64_t fingerprint_ = 0;

@@ -42,6 +42,15 @@ inline size_t ag_recv_segment(size_t rank, size_t step, size_t world) {
   return ring_sub(rank, 1 + step, world);
 }
 
+// One more FNV-1a round: folds `v` (8 bytes, little-endian) into the hash `h`.
+inline uint64_t fingerprint_mix(uint64_t h, uint64_t v) {
+  for (int i = 0; i < 8; ++i) {
+    h ^= (v >> (8 * i)) & 0xFF;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 // FNV-1a over the parameters peers must agree on; carried in every DATA header.
 inline uint64_t op_fingerprint(uint8_t kind, uint8_t dtype, uint8_t op, uint64_t count,
                                uint64_t root, uint64_t world) {

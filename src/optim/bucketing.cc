@@ -12,23 +12,33 @@ size_t bucket_count(size_t count, size_t bucket_elems) {
   return (count + bucket_elems - 1) / bucket_elems;
 }
 
-Status reduce_in_buckets(std::span<float> data, size_t bucket_elems, Reducer& reducer) {
+namespace {
+
+Status average(std::span<float> data, Reducer& reducer, std::string_view wire_codec) {
+  if (wire_codec.empty()) return reducer.all_reduce_avg(data);
+  return reducer.all_reduce_avg_quantized(data, wire_codec);
+}
+
+}  // namespace
+
+Status reduce_in_buckets(std::span<float> data, size_t bucket_elems, Reducer& reducer,
+                         std::string_view wire_codec) {
   if (bucket_elems == 0) return InvalidArgument("bucket size must be at least one element");
   for (size_t off = 0; off < data.size(); off += bucket_elems) {
     const size_t n = std::min(bucket_elems, data.size() - off);
-    LOCO_RETURN_IF_ERROR(reducer.all_reduce_avg(data.subspan(off, n)));
+    LOCO_RETURN_IF_ERROR(average(data.subspan(off, n), reducer, wire_codec));
   }
   return OkStatus();
 }
 
 Status reduce_atomically(std::span<float> data, std::vector<float>& scratch, size_t bucket_elems,
-                         Reducer& reducer) {
+                         Reducer& reducer, std::string_view wire_codec) {
   if (bucket_elems == 0) return InvalidArgument("bucket size must be at least one element");
   if (data.empty()) return OkStatus();
-  if (data.size() <= bucket_elems) return reducer.all_reduce_avg(data);
+  if (data.size() <= bucket_elems) return average(data, reducer, wire_codec);
   scratch.resize(data.size());
   std::copy(data.begin(), data.end(), scratch.begin());
-  LOCO_RETURN_IF_ERROR(reduce_in_buckets(scratch, bucket_elems, reducer));
+  LOCO_RETURN_IF_ERROR(reduce_in_buckets(scratch, bucket_elems, reducer, wire_codec));
   std::copy(scratch.begin(), scratch.end(), data.begin());
   return OkStatus();
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "optim/bucketing.h"
@@ -17,6 +18,9 @@ namespace loco::optim {
 
 struct DdpOptions {
   size_t bucket_bytes = kDefaultBucketBytes;
+  // Wire codec of the gradient average ("" = fp32; see DilocoOptions::wire_codec). No error
+  // feedback: each step's rounding is lost (ddp-topk is the compressed DDP with feedback).
+  std::string wire_codec = {};
 };
 
 class Ddp final : public Strategy {

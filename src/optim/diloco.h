@@ -15,10 +15,14 @@
 // joining peer must load all of them, and set its parameters to the global copy.
 // Failure contract (strategy.h): the pseudo-gradient lives in scratch; the global copy, the
 // momentum and the parameters are written only after every bucket was averaged.
-// Not here: streaming (fragmented) or delayed DiLoCo, compressed pseudo-gradients.
+// With a wire codec (DilocoOptions::wire_codec) the pseudo-gradient travels quantized (int8 as in
+// INTELLECT-1): each peer's averaged pseudo-gradient is the same decoded value, so the outer step
+// and the parameters stay bit-identical across peers; only its accuracy changes.
+// Not here: streaming (fragmented) or delayed DiLoCo, error feedback on the pseudo-gradient.
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "optim/bucketing.h"
@@ -32,6 +36,9 @@ struct DilocoOptions {
   int64_t warm_start = 0;  // data-parallel steps before the first inner round (0: none)
   OuterSgdOptions outer;
   size_t bucket_bytes = kDefaultBucketBytes;
+  // Wire codec of the pseudo-gradient all-reduce: "" (fp32), "fp16", "bf16", "int8[:block=N]",
+  // "int4[:block=N]" (Reducer::all_reduce_avg_quantized). Peers still end bit-identical.
+  std::string wire_codec = {};
 };
 
 class Diloco final : public Strategy {

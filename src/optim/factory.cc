@@ -1,6 +1,7 @@
 // factory.cc: strategy names to Strategy objects (see factory.h).
 #include "optim/factory.h"
 
+#include "collectives/quantized_layout.h"
 #include "optim/ddp.h"
 #include "optim/demo.h"
 #include "optim/diloco.h"
@@ -81,6 +82,13 @@ Status validate(const StrategyOptions& o) {
   if (o.name == "ddp-topk") {
     LOCO_RETURN_IF_ERROR(validate(TopkDdpOptions{o.topk_fraction, o.topk_momentum, o.ef_codec}));
   }
+  if (!o.wire_codec.empty()) {  // the quantized all-reduce (collectives/quantized_layout.h)
+    if (o.name != "diloco" && o.name != "local-sgd" && o.name != "ddp") {
+      return InvalidArgument("wire codec: only diloco, local-sgd and ddp take one, not " + o.name);
+    }
+    auto codec = collectives::parse_wire_codec(o.wire_codec);
+    if (!codec.ok()) return codec.status().with_context("wire codec '" + o.wire_codec + "'");
+  }
   if (o.name == "ddp-powersgd" && o.powersgd_rank < 1) {
     return InvalidArgument("ddp-powersgd: rank must be >= 1, got " + std::to_string(o.powersgd_rank));
   }
@@ -91,16 +99,17 @@ Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& o) {
   LOCO_RETURN_IF_ERROR(validate(o));
   std::unique_ptr<Strategy> out;
   if (o.name == "ddp") {
-    out = std::make_unique<Ddp>(DdpOptions{o.bucket_bytes});
+    out = std::make_unique<Ddp>(DdpOptions{o.bucket_bytes, o.wire_codec});
   } else if (o.name == "diloco") {
     DilocoOptions d;
     d.h = o.h;
     d.warm_start = o.warm_start;
     d.outer = outer_options(o);
     d.bucket_bytes = o.bucket_bytes;
+    d.wire_codec = o.wire_codec;
     out = std::make_unique<Diloco>(std::move(d));
   } else if (o.name == "local-sgd") {
-    out = std::make_unique<LocalSgd>(LocalSgdOptions{o.h, o.bucket_bytes});
+    out = std::make_unique<LocalSgd>(LocalSgdOptions{o.h, o.bucket_bytes, o.wire_codec});
   } else if (o.name == "lofi") {
     out = std::make_unique<Lofi>(LofiOptions{o.bucket_bytes});
   } else if (o.name == "demo") {

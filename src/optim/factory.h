@@ -37,6 +37,9 @@ struct StrategyOptions {
   size_t powersgd_rank = 2;     // ddp-powersgd: rank of the approximation
   // ddp-powersgd: rows x cols of every tensor in the flat span, in order (the trainer fills it).
   std::vector<std::pair<size_t, size_t>> tensor_shapes;
+  // diloco, local-sgd, ddp: wire codec of the all-reduce ("" = fp32; fp16, bf16, int8[:block=N],
+  // int4[:block=N]); INVALID_ARGUMENT for any other codec or for another strategy.
+  std::string wire_codec = {};
 };
 
 struct StrategyInfo {
@@ -50,7 +53,8 @@ const std::vector<StrategyInfo>& strategy_catalog();
 std::string strategy_names();
 
 // INVALID_ARGUMENT for an unknown name or a bad value (H < 1 for strategies that use it, outer lr
-// not finite and > 0, momentum outside [0, 1), bucket smaller than one float).
+// not finite and > 0, momentum outside [0, 1), bucket smaller than one float, a wire codec that is
+// not a dense codec or on a strategy without a plain all-reduce).
 [[nodiscard]] Status validate(const StrategyOptions& options);
 Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& options);
 

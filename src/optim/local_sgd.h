@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "optim/bucketing.h"
@@ -19,11 +21,13 @@ namespace loco::optim {
 struct LocalSgdOptions {
   int64_t h = 100;  // inner steps between averages (at least 1)
   size_t bucket_bytes = kDefaultBucketBytes;
+  // Wire codec of the parameter average ("" = fp32; see DilocoOptions::wire_codec).
+  std::string wire_codec = {};
 };
 
 class LocalSgd final : public Strategy {
  public:
-  explicit LocalSgd(LocalSgdOptions options) : options_(options) {}
+  explicit LocalSgd(LocalSgdOptions options) : options_(std::move(options)) {}
 
   std::string name() const override { return "local-sgd"; }
   Status init(std::span<const float> params) override;

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -37,6 +38,16 @@ class Reducer {
   // Averages `data` element-wise across all live peers, in place. Every peer ends with identical
   // bytes. On a non-OK status `data` is exactly as before the call.
   [[nodiscard]] virtual Status all_reduce_avg(std::span<float> data) = 0;
+  // The same average with the data sent through a dense wire codec ("fp16", "bf16",
+  // "int8[:block=N]", "int4[:block=N]"; collectives' quantized all-reduce): every peer still ends
+  // with identical bytes, the decoded value of one encoding of the average, within the codec's
+  // error (once per ring hop) of the exact average. An empty codec is all_reduce_avg. Reducers
+  // without it say UNIMPLEMENTED; a codec that is not dense is INVALID_ARGUMENT.
+  [[nodiscard]] virtual Status all_reduce_avg_quantized(std::span<float> data,
+                                                        std::string_view wire_codec) {
+    if (wire_codec.empty()) return all_reduce_avg(data);
+    return Status(StatusCode::kUnimplemented, "this reducer has no quantized all-reduce");
+  }
   virtual int world_size() const = 0;
   // Gathers every live peer's `mine` (the same size on every peer) into `all`, in rank order:
   // afterwards all.size() == W * mine.size() for the W peers the operation ran with (which may

@@ -16,6 +16,18 @@ Status SwarmReducer::all_reduce_avg(std::span<float> data) {
   return OkStatus();
 }
 
+Status SwarmReducer::all_reduce_avg_quantized(std::span<float> data, std::string_view wire_codec) {
+  if (wire_codec.empty()) return all_reduce_avg(data);
+  if (data.empty()) return OkStatus();
+  auto stats = comm_.all_reduce_quantized(data.data(), data.size(), collectives::ReduceOp::kAvg,
+                                          wire_codec, tag_);
+  if (!stats.ok()) return stats.status();
+  sent_.fetch_add(stats->bytes_sent, std::memory_order_relaxed);
+  received_.fetch_add(stats->bytes_received, std::memory_order_relaxed);
+  ops_.fetch_add(1, std::memory_order_relaxed);
+  return OkStatus();
+}
+
 Status SwarmReducer::all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) {
   const uint64_t epoch = comm_.epoch();
   const size_t world = comm_.world_size();

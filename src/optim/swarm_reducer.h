@@ -1,5 +1,6 @@
 // swarm_reducer.h: the Reducer (strategy.h) over loco's collectives: all_reduce_avg is one
-// in-place Communicator::all_reduce (fp32, ReduceOp::kAvg) on a fixed tag, and the byte counters
+// in-place Communicator::all_reduce (fp32, ReduceOp::kAvg) on a fixed tag (all_reduce_avg_quantized
+// the same through the quantized all-reduce), and the byte counters
 // add up the OpStats of every successful operation (frame and piece headers included).
 // No retrying here: a failed operation's status (ABORTED, UNAVAILABLE, DEADLINE_EXCEEDED when a
 // peer died, hung or the membership changed) is returned as is, with the buffer untouched (the
@@ -27,6 +28,8 @@ class SwarmReducer final : public Reducer {
   static constexpr uint64_t kDefaultTag = 0x6f7074;  // "opt"
 
   Status all_reduce_avg(std::span<float> data) override;
+  // Communicator::all_reduce_quantized (kAvg) on the same tag.
+  Status all_reduce_avg_quantized(std::span<float> data, std::string_view wire_codec) override;
   // Communicator::all_gather of bytes (kU8), every peer's part the same size. ABORTED if the
   // membership changed between reading the world size and the operation (a retry fixes it).
   Status all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) override;

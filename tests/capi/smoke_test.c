@@ -2,6 +2,7 @@
  * distinct ranks; error paths return the documented codes with a message. Exit code 0 = pass. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,6 +115,67 @@ int main(void) {
     EXPECT(loco_collective(a, &d, NULL) == LOCO_INVALID_ARGUMENT);
     loco_segment(10, 3, 2, &off, &cnt);
     EXPECT(off + cnt == 10 && cnt >= 3);
+  }
+
+  /* The quantized all-reduce from C: int8 on the wire, identical bytes on both peers, within the
+   * int8 budget of the exact average, fewer bytes than the raw f32 op; bad codecs are refused. */
+  {
+    float qa[1000], qb[1000], exact[1000];
+    loco_op_desc_t d;
+    loco_op_t* ops[2] = {NULL, NULL};
+    loco_op_stats_t st[2];
+    size_t i;
+    float worst = 0.0f;
+    for (i = 0; i < 1000; ++i) {
+      qa[i] = (float)((int)(i % 200) - 100) / 100.0f;
+      qb[i] = (float)((int)((i * 7) % 200) - 100) / 100.0f;
+      exact[i] = (qa[i] + qb[i]) / 2.0f;
+    }
+    loco_op_desc_init(&d);
+    EXPECT(d.wire_codec == NULL);
+    d.count = 1000;
+    d.op = LOCO_AVG;
+    d.tag = 3;
+    d.wire_codec = "int8:block=128";
+    d.out = qa;
+    EXPECT(loco_collective_async(a, &d, &ops[0]) == LOCO_OK);
+    d.out = qb;
+    EXPECT(loco_collective_async(b, &d, &ops[1]) == LOCO_OK);
+    EXPECT(loco_op_wait(ops[0], &st[0]) == LOCO_OK);
+    EXPECT(loco_op_wait(ops[1], &st[1]) == LOCO_OK);
+    EXPECT(memcmp(qa, qb, sizeof qa) == 0);
+    for (i = 0; i < 1000; ++i) {
+      float e = qa[i] > exact[i] ? qa[i] - exact[i] : exact[i] - qa[i];
+      if (e > worst) worst = e;
+    }
+    /* Two quantizations of values in [-1, 1] (P = 2): at most 2/255/2 each, halved once by avg. */
+    EXPECT(worst > 0.0f && worst <= 1.5f / 255.0f + 1e-6f);
+    /* Raw f32 would send 4000 bytes of payload per peer; int8 about a quarter of that. */
+    EXPECT(st[0].bytes_sent > 1000 && st[0].bytes_sent < 2000);
+    d.wire_codec = "topk";
+    EXPECT(loco_collective(a, &d, NULL) == LOCO_INVALID_ARGUMENT);
+    EXPECT(strstr(loco_last_error(), "all-gather") != NULL);
+    d.wire_codec = "int8:block=7";
+    EXPECT(loco_collective(a, &d, NULL) == LOCO_INVALID_ARGUMENT);
+    d.wire_codec = "int8";
+    d.dtype = LOCO_F64;
+    EXPECT(loco_collective(a, &d, NULL) == LOCO_INVALID_ARGUMENT);
+    d.dtype = LOCO_F32;
+    d.op = LOCO_MAX;
+    EXPECT(loco_collective(a, &d, NULL) == LOCO_INVALID_ARGUMENT);
+    /* A descriptor from an older header (no wire_codec field) still runs, raw. */
+    d.struct_size = (uint32_t)offsetof(loco_op_desc_t, wire_codec);
+    d.op = LOCO_SUM;
+    d.count = 7;
+    d.tag = 4;
+    d.out = qa;
+    d.wire_codec = "not even read";
+    EXPECT(loco_collective_async(a, &d, &ops[0]) == LOCO_OK);
+    d.out = qb;
+    EXPECT(loco_collective_async(b, &d, &ops[1]) == LOCO_OK);
+    EXPECT(loco_op_wait(ops[0], NULL) == LOCO_OK);
+    EXPECT(loco_op_wait(ops[1], NULL) == LOCO_OK);
+    EXPECT(memcmp(qa, qb, 7 * sizeof(float)) == 0);
   }
 
   /* Shared state from C: b joins receive-only with zeros and ends with a's exact bytes. */

@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train->add_option("--demo-decay", c.strategy.demo_decay, "demo: momentum decay")
       ->capture_default_str();
+  train->add_option("--wire-codec", c.strategy.wire_codec,
+                    "pseudo-gradient/all-reduce wire codec (diloco, local-sgd, ddp): fp16, bf16, "
+                    "int8[:block=N], int4[:block=N]; empty = fp32");
   train->add_option("--model", c.model.kind, "transformer, mlp or cnn")->capture_default_str()
       ->check(CLI::IsMember({"transformer", "mlp", "cnn"}));
   train->add_option("--layers", c.model.layers, "transformer layers")->capture_default_str();

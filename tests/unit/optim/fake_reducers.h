@@ -7,6 +7,10 @@
 //  * ScriptedReducer: one peer whose world-size-1 partners contribute fixed, known values
 //    (other(i) for the i-th element of a call), and which fails its k-th call with ABORTED
 //    without touching the data: the failure-contract tests.
+// Both implement all_reduce_avg_quantized like the collectives' quantized all-reduce as far as a
+// strategy can tell: the average, then ONE encode/decode with the wire codec, the same bytes on
+// every peer (quantize_once). They do not model the per-hop rounding of a real ring (that is the
+// collectives' tests' job); bytes count the encoded size.
 #pragma once
 
 #include <chrono>
@@ -15,11 +19,29 @@
 #include <cstdint>
 #include <mutex>
 #include <span>
+#include <string_view>
 #include <vector>
 
+#include "codecs/codec.h"
+#include "collectives/quantized_layout.h"
 #include "optim/strategy.h"
 
 namespace loco::optim::testing {
+
+// data <- decode(encode(data)) with the dense wire codec `spec`; the encoded size in *bytes.
+inline Status quantize_once(std::span<float> data, std::string_view spec, uint64_t* bytes) {
+  auto codec = collectives::parse_wire_codec(spec);
+  if (!codec.ok()) return codec.status();
+  if (!*codec) {  // fp32
+    *bytes = data.size() * sizeof(float);
+    return OkStatus();
+  }
+  std::vector<std::byte> wire((*codec)->encoded_size_bound(data.size()));
+  auto n = (*codec)->encode(data, wire);
+  if (!n.ok()) return n.status();
+  *bytes = *n;
+  return (*codec)->decode(std::span<const std::byte>(wire.data(), *n), data);
+}
 
 class SimulatedSwarm {
  public:
@@ -41,6 +63,16 @@ class SimulatedSwarm {
       }
       return s;
     }
+    Status all_reduce_avg_quantized(std::span<float> data, std::string_view codec) override {
+      uint64_t wire = 0;
+      Status s = swarm_->all_reduce(rank_, data, codec, &wire);
+      if (s.ok()) {
+        ++calls_;
+        ++quantized_calls_;
+        bytes_ += wire;
+      }
+      return s;
+    }
     Status all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) override {
       Status s = swarm_->all_gather(rank_, mine, all);
       if (s.ok()) {
@@ -53,11 +85,13 @@ class SimulatedSwarm {
     uint64_t bytes_sent() const override { return bytes_; }
     uint64_t bytes_received() const override { return bytes_; }
     int calls() const { return calls_; }
+    int quantized_calls() const { return quantized_calls_; }
 
    private:
     SimulatedSwarm* swarm_;
     int rank_;
     int calls_ = 0;
+    int quantized_calls_ = 0;
     uint64_t bytes_ = 0;
   };
 
@@ -93,7 +127,10 @@ class SimulatedSwarm {
     return s;
   }
 
-  Status all_reduce(int rank, std::span<float> data) {
+  // `codec` non-empty: the average is quantized once (by the last peer to arrive, so once for all)
+  // and its encoded size stored in *wire_bytes.
+  Status all_reduce(int rank, std::span<float> data, std::string_view codec = {},
+                    uint64_t* wire_bytes = nullptr) {
     return round([&] { inputs_[static_cast<size_t>(rank)] = data; },
                  [&]() -> Status {
                    const size_t count = inputs_[0].size();
@@ -106,9 +143,13 @@ class SimulatedSwarm {
                      for (size_t r = 1; r < inputs_.size(); ++r) sum += inputs_[r][i];
                      result_[i] = sum / static_cast<float>(n_);
                    }
-                   return OkStatus();
+                   if (codec.empty()) return OkStatus();
+                   return quantize_once(result_, codec, &result_wire_bytes_);
                  },
-                 [&] { std::copy(result_.begin(), result_.end(), data.begin()); });
+                 [&] {
+                   std::copy(result_.begin(), result_.end(), data.begin());
+                   if (wire_bytes != nullptr) *wire_bytes = result_wire_bytes_;
+                 });
   }
 
   Status all_gather(int rank, std::span<const std::byte> mine, std::vector<std::byte>& all) {
@@ -132,6 +173,7 @@ class SimulatedSwarm {
   std::condition_variable cv_;
   std::vector<std::span<float>> inputs_;
   std::vector<float> result_;
+  uint64_t result_wire_bytes_ = 0;
   std::vector<std::span<const std::byte>> byte_inputs_;
   std::vector<std::byte> byte_result_;
   Status status_;
@@ -166,6 +208,28 @@ class ScriptedReducer final : public Reducer {
     bytes_ += data.size() * sizeof(float);
     return OkStatus();
   }
+  // The same average, then quantized once; the data stays untouched on the scripted failure and
+  // on a codec error.
+  Status all_reduce_avg_quantized(std::span<float> data, std::string_view codec) override {
+    ++calls_;
+    if (calls_ == fail_on_call_) {
+      ++failures_;
+      return Aborted("scripted failure on call " + std::to_string(calls_));
+    }
+    std::vector<float> avg(data.size());
+    for (size_t i = 0; i < data.size(); ++i) {
+      float sum = data[i];
+      for (int p = 1; p < world_; ++p) sum += other(p, i);
+      avg[i] = sum / static_cast<float>(world_);
+    }
+    uint64_t wire = 0;
+    LOCO_RETURN_IF_ERROR(quantize_once(avg, codec, &wire));
+    std::copy(avg.begin(), avg.end(), data.begin());
+    bytes_ += wire;
+    ++quantized_calls_;
+    return OkStatus();
+  }
+  int quantized_calls() const { return quantized_calls_; }
   // The partners echo this peer's bytes (their content does not matter for the contract tests).
   Status all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) override {
     ++calls_;
@@ -190,6 +254,7 @@ class ScriptedReducer final : public Reducer {
   int fail_on_call_;
   int calls_ = 0;
   int failures_ = 0;
+  int quantized_calls_ = 0;
   uint64_t bytes_ = 0;
 };
 

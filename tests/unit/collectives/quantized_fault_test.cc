@@ -1,0 +1,144 @@
+// quantized_fault_test.cc: the quantized all-reduce keeps the collectives' failure contract: an
+// epoch replaced mid-operation, a peer whose mesh dies mid-operation and an aborted commit vote
+// fail every survivor within a bound with its in-place buffer exactly as before (the result is
+// staged, decoded values included), and the retry in the re-formed ring gives the bits the
+// emulated ring predicts on every peer.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "quantized_reference.h"
+#include "ring_harness.h"
+
+namespace loco::collectives {
+namespace {
+
+using testing::layout_for;
+using testing::PeerSlot;
+using testing::quantized_ring_reference;
+using testing::Ring;
+using testing::wire_codec_or_die;
+
+constexpr auto kBound = std::chrono::seconds(5);  // generous for a loaded 2-core machine
+constexpr size_t kPieceBytes = 64 * 1024;
+constexpr const char* kCodec = "int8:block=128";
+
+MeshOptions two_stripes() {
+  MeshOptions m;
+  m.stripes = 2;
+  m.connect_timeout = std::chrono::seconds(5);
+  return m;
+}
+
+CommunicatorOptions quick_deadlines() {
+  CommunicatorOptions c;
+  c.piece_bytes = kPieceBytes;
+  c.deadline.base = std::chrono::milliseconds(1500);
+  c.deadline.floor_bytes_per_sec = 1e9;
+  return c;
+}
+
+std::vector<float> input(size_t count, size_t rank, uint64_t salt) {
+  std::vector<std::byte> b = testing::make_input(DataType::kF32, count, rank, salt);
+  std::vector<float> out(count);
+  std::memcpy(out.data(), b.data(), b.size());
+  return out;
+}
+
+bool is_failure_code(StatusCode c) {
+  return c == StatusCode::kAborted || c == StatusCode::kUnavailable ||
+         c == StatusCode::kDeadlineExceeded || c == StatusCode::kCancelled;
+}
+
+void expect_retry_succeeds(Ring& ring, const std::vector<size_t>& which, size_t count,
+                           uint64_t salt) {
+  const size_t world = which.size();
+  std::vector<std::vector<float>> out(world);
+  ring.each(which, [&](size_t rank, PeerSlot& p) {
+    std::vector<float> buf = input(count, rank, salt);
+    auto r = p.comm->all_reduce_quantized(buf.data(), count, ReduceOp::kAvg, kCodec);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->world_size, world);
+    out[rank] = std::move(buf);
+  });
+  auto codec = wire_codec_or_die(kCodec);
+  std::vector<std::vector<float>> inputs;
+  for (size_t r = 0; r < world; ++r) inputs.push_back(input(count, r, salt));
+  const auto expect = quantized_ring_reference(
+      *codec, layout_for(count, world, kPieceBytes, *codec), ReduceOp::kAvg, inputs);
+  for (size_t r = 0; r < world; ++r) {
+    ASSERT_EQ(out[r].size(), count);
+    EXPECT_EQ(0, std::memcmp(out[r].data(), expect.data(), count * 4)) << "rank " << r;
+  }
+}
+
+// Starts the op on peers [0, starters) asynchronously; buffers and their copies in bufs/before.
+std::vector<OpHandle> start_all(Ring& ring, size_t starters, size_t count, uint64_t salt,
+                                std::vector<std::vector<float>>& bufs,
+                                std::vector<std::vector<float>>& before) {
+  std::vector<OpHandle> handles;
+  for (size_t r = 0; r < starters; ++r) {
+    bufs.push_back(input(count, r, salt));
+    before.push_back(bufs.back());
+  }
+  for (size_t r = 0; r < starters; ++r) {
+    OpRequest q{OpKind::kAllReduce, bufs[r].data(), bufs[r].data(), count, DataType::kF32,
+                ReduceOp::kAvg, 0, 0, kCodec};
+    handles.push_back(ring.peers[r].comm->run_async(q));
+  }
+  return handles;
+}
+
+TEST(QuantizedFaults, EpochReplacedMidOperationLeavesBuffersUntouched) {
+  Ring ring(4, two_stripes(), quick_deadlines());
+  ring.form_all(1);
+  std::vector<std::vector<float>> bufs, before;
+  auto handles = start_all(ring, 3, 2 << 20, 1, bufs, before);  // peer 3 never takes part
+  const auto t0 = std::chrono::steady_clock::now();
+  ring.form(2, {0, 1, 2});
+  for (size_t r = 0; r < 3; ++r) {
+    Result<OpStats> res = handles[r].wait();
+    EXPECT_TRUE(res.status().code() == StatusCode::kAborted ||
+                res.status().code() == StatusCode::kUnavailable)
+        << res.status().to_string();
+    EXPECT_EQ(bufs[r], before[r]) << "rank " << r << " buffer changed";
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, kBound);
+  expect_retry_succeeds(ring, {0, 1, 2}, 100001, 2);
+}
+
+TEST(QuantizedFaults, PeerWhoseMeshDiesMidOperation) {
+  Ring ring(4, two_stripes(), quick_deadlines());
+  ring.form_all(1);
+  std::vector<std::vector<float>> bufs, before;
+  auto handles = start_all(ring, 4, 4 << 20, 3, bufs, before);
+  const auto t0 = std::chrono::steady_clock::now();
+  ring.peers[3].mesh->shutdown();  // like SIGKILL for the others: its sockets close
+  for (size_t r = 0; r < 4; ++r) {
+    Result<OpStats> res = handles[r].wait();
+    EXPECT_TRUE(is_failure_code(res.status().code())) << "rank " << r << ": "
+                                                      << res.status().to_string();
+    EXPECT_EQ(bufs[r], before[r]) << "rank " << r;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, kBound);
+  ring.form(2, {0, 1, 2});
+  expect_retry_succeeds(ring, {0, 1, 2}, 12345, 4);
+}
+
+TEST(QuantizedFaults, AbortedVoteLeavesInPlaceBuffersUntouched) {
+  Ring ring(3, two_stripes(), quick_deadlines());
+  ring.form_all(1);
+  ring.voter.set_members(1, 4);  // one vote short: the data phase ends, the commit never comes
+  std::vector<std::vector<float>> bufs, before;
+  auto handles = start_all(ring, 3, 50000, 5, bufs, before);
+  ring.voter.abort(1);
+  for (size_t r = 0; r < 3; ++r) {
+    EXPECT_EQ(handles[r].wait().status().code(), StatusCode::kAborted);
+    EXPECT_EQ(bufs[r], before[r]);
+  }
+}
+
+}  // namespace
+}  // namespace loco::collectives
