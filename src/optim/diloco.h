@@ -39,6 +39,9 @@ class Diloco final : public Strategy {
   Status finish(std::span<float> params, Reducer& reducer) override;
   bool syncs_after(int64_t step) const override { return (step + 1) % options_.h == 0; }
   std::vector<StateBuffer> state_buffers() override;
+  bool state_buffers_shared() const override { return true; }
+  // params <- the global copy; the next outer round (at `step` or at finish) includes this peer.
+  void adopt_shared_state(std::span<float> params, int64_t step) override;
 
   const DilocoOptions& options() const { return options_; }
   // The global copy (valid after init).
