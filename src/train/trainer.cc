@@ -73,7 +73,14 @@ Status Trainer::with_retry(const char* what, SyncPoint point, int64_t step, Call
     if (!guard_.tripped()) {
       LOCO_LOG_WARN("{} at step {} failed ({}); retrying with the next membership", what, step,
                     s.to_string());
-      LOCO_RETURN_IF_ERROR(waiter_->wait_after(epoch));
+      Status waited = waiter_->wait_after(epoch);
+      // The new epoch's links may fail too (another change on the way): try again with that one.
+      // No new membership in time (DEADLINE_EXCEEDED) stays fatal; a lost coordinator ends
+      // within max_retries attempts.
+      if (!waited.ok() && waited.code() != StatusCode::kAborted &&
+          waited.code() != StatusCode::kUnavailable) {
+        return waited;
+      }
       ++retries_;
       write("retry", step, {{"status", s.to_string()}, {"call", what}, {"attempt", attempt + 1}});
     }
