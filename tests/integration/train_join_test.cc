@@ -104,11 +104,11 @@ void join_and_check(const std::string& strategy, const std::vector<std::string>&
 }
 
 TEST(TrainJoin, DdpJoinerReceivesStateAndTrains) {
-  join_and_check("ddp", {}, 1500, 10, /*joins_after_inner_step=*/false);
+  join_and_check("ddp", {}, 1000, 10, /*joins_after_inner_step=*/false);
 }
 
 TEST(TrainJoin, DilocoJoinerReceivesStateAndTrains) {
-  join_and_check("diloco", {"--H", "5"}, 3000, 10, /*joins_after_inner_step=*/true);
+  join_and_check("diloco", {"--H", "5"}, 2000, 10, /*joins_after_inner_step=*/true);
 }
 
 }  // namespace
