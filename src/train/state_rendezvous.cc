@@ -116,7 +116,8 @@ Result<SyncPosition> StateRendezvous::sync(SyncPosition here,
       return FailedPrecondition(std::string("after a state sync the swarm is at ") +
                                 sync_point_name(swarm.point) + " of step " + std::to_string(swarm.step) +
                                 ", this peer at " + sync_point_name(here.point) + " of step " +
-                                std::to_string(here.step));
+                                std::to_string(here.step) +
+                                (syncs_ == 1 ? " (to join a swarm that is already training, use --join)" : ""));
     }
     rec.position = swarm;
     rec.role = role;

@@ -2,7 +2,9 @@
 // It must receive the state through a shared-state sync (a "state_sync" line, RECEIVE_ONLY, that
 // fetched bytes, at a step > 0), train from that step (its first "step" line is not step 0), and
 // finish with parameters bit-identical to the two founders'; the founders must have synced with it
-// (ENFORCE_MAJORITY, world 3). Under DDP and under DiLoCo (H=5).
+// (ENFORCE_MAJORITY, world 3). Under DDP and under DiLoCo (H=5). The joiner's start takes a few
+// seconds (LibTorch, data): the step counts leave the founders training well after that.
+// Also: a late peer without --join is refused and the others go on.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -109,6 +111,35 @@ TEST(TrainJoin, DdpJoinerReceivesStateAndTrains) {
 
 TEST(TrainJoin, DilocoJoinerReceivesStateAndTrains) {
   join_and_check("diloco", {"--H", "5"}, 2000, 10, /*joins_after_inner_step=*/true);
+}
+
+TEST(TrainJoin, LatePeerWithoutJoinStopsAndTheSwarmGoesOn) {
+  // A third peer started without --join after the others passed step 0 holds step-0 state: after
+  // the state sync its position differs from the swarm's, so it stops with a clear message; the
+  // two others sync again without it and finish identical.
+  constexpr int64_t kSteps = 1000;
+  TrainSwarm t(/*heartbeat_ms=*/100, /*timeout_ms=*/2000);
+  ASSERT_NE(t.swarm().port(), 0) << t.swarm().coordinator_log();
+  const std::vector<std::string> args = {"--strategy", "ddp", "--steps", std::to_string(kSteps),
+                                         "--eval-every", "0"};
+  t.start(0, 2, args);
+  t.start(1, 2, args);
+  ASSERT_TRUE(wait_for_step(t, 0, 10, Deadline::after(std::chrono::seconds(120)))) << t.log(0);
+  t.start(2, 2, args);
+  auto late = t.proc(2).wait(Deadline::after(std::chrono::seconds(300)));
+  ASSERT_TRUE(late.ok()) << t.log(2);
+  EXPECT_TRUE(late->exited && late->code == 1) << late->to_string() << "\n" << t.log(2);
+  EXPECT_NE(t.log(2).find("use --join"), std::string::npos) << t.log(2);
+  EXPECT_TRUE(t.events(2, "done").empty());
+  for (size_t i = 0; i < 2; ++i) {
+    auto exit = t.proc(i).wait(Deadline::after(std::chrono::seconds(300)));
+    ASSERT_TRUE(exit.ok()) << t.log(i);
+    ASSERT_TRUE(exit->exited && exit->code == 0) << exit->to_string() << "\n" << t.log(i);
+    auto done = t.events(i, "done");
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0]["step"], kSteps);
+  }
+  EXPECT_EQ(t.events(0, "done")[0]["params_hash"], t.events(1, "done")[0]["params_hash"]);
 }
 
 }  // namespace
