@@ -92,6 +92,8 @@ class Strategy {
   // state_buffers() is bit-identical on every peer whenever the strategy communicates (DiLoCo's
   // global copy and outer momentum): only then are they exchanged by a state sync. Otherwise they
   // are per-peer (error-feedback residuals, local momentum) and a joining peer keeps its own.
+  // A strategy whose parameters are not identical after every step admits joining peers only if
+  // it returns true here and sets the parameters in adopt_shared_state.
   virtual bool state_buffers_shared() const { return false; }
   // Called on a peer that has just received the shared state of a running swarm, before it goes on
   // from `step` (0-based; the swarm's next communication is at that step, or at finish when step is

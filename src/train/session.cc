@@ -62,6 +62,12 @@ int run_session(const SessionConfig& config) {
   if (Status s = optim::validate(config.strategy); !s.ok()) return fail(2, s);
   auto strategy = optim::make_strategy(config.strategy);
   if (!strategy.ok()) return fail(2, strategy.status());
+  if (config.join && !plan_state_layout(**strategy).joinable()) {
+    return fail(2, InvalidArgument("--join: strategy '" + config.strategy.name +
+                                   "' averages parameters that a joining peer does not have; "
+                                   "join works with strategies that keep parameters identical "
+                                   "(ddp and its compressed variants) or share a global copy (diloco)"));
+  }
   auto model = make_model(config.model, config.seed);
   if (!model.ok()) return fail(2, model.status());
   const std::string ckpt = checkpoint_path(config.trainer.checkpoint_dir);

@@ -61,6 +61,10 @@ class StatePort {
 struct StateLayoutPlan {
   bool params = false;            // parameters + inner optimizer state + its step count
   bool strategy_buffers = false;  // the strategy's state_buffers() (else per-peer)
+  // A joiner gets parameters worth contributing: shared ones, or the strategy's shared state
+  // (DiLoCo's global copy, which adopt_shared_state writes into them). Not so for local SGD and
+  // lo-fi, which average parameters: a joiner would average its initial ones in.
+  bool joinable() const { return params || strategy_buffers; }
 };
 // Pure: params are shared iff the strategy keeps them identical after every step while
 // communicating in on_gradients (params_synced_after and never syncs_after, at steps 0..2).

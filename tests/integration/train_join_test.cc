@@ -113,6 +113,24 @@ TEST(TrainJoin, DilocoJoinerReceivesStateAndTrains) {
   join_and_check("diloco", {"--H", "5"}, 2000, 10, /*joins_after_inner_step=*/true);
 }
 
+TEST(TrainJoin, JoinWithAParameterAveragingStrategyExitsTwo) {
+  // Local SGD and lo-fi average parameters a joiner does not have: refused before joining (the
+  // coordinator address is never contacted).
+  TempDir dir;
+  const std::string text = write_training_text(dir);
+  for (const char* strategy : {"local-sgd", "lofi"}) {
+    const std::string out = dir.file(std::string("out-") + strategy);
+    auto child = ChildProcess::spawn({loco_train_bin(), "train", "--coordinator", "127.0.0.1:9",
+                                      "--data", text, "--strategy", strategy, "--join"},
+                                     out);
+    ASSERT_TRUE(child.ok());
+    auto exit = child->wait(Deadline::after(std::chrono::seconds(60)));
+    ASSERT_TRUE(exit.ok());
+    EXPECT_TRUE(exit->exited && exit->code == 2) << exit->to_string() << ": " << slurp(out);
+    EXPECT_NE(slurp(out).find("--join"), std::string::npos) << slurp(out);
+  }
+}
+
 TEST(TrainJoin, LatePeerWithoutJoinStopsAndTheSwarmGoesOn) {
   // A third peer started without --join after the others passed step 0 holds step-0 state: after
   // the state sync its position differs from the swarm's, so it stops with a clear message; the

@@ -94,20 +94,24 @@ TEST(StateLayout, PerStrategy) {
   optim::Ddp ddp;
   EXPECT_TRUE(plan_state_layout(ddp).params);
   EXPECT_FALSE(plan_state_layout(ddp).strategy_buffers);
+  EXPECT_TRUE(plan_state_layout(ddp).joinable());
   for (int64_t h : {1, 5}) {
     optim::DilocoOptions o;
     o.h = h;
     optim::Diloco diloco(o);
     EXPECT_FALSE(plan_state_layout(diloco).params) << "H=" << h;  // params are local at a sync
     EXPECT_TRUE(plan_state_layout(diloco).strategy_buffers);
+    EXPECT_TRUE(plan_state_layout(diloco).joinable());
   }
   optim::LocalSgdOptions lo;
   lo.h = 4;
   optim::LocalSgd local(lo);
   EXPECT_FALSE(plan_state_layout(local).params);
+  EXPECT_FALSE(plan_state_layout(local).joinable());
   optim::Lofi lofi;
   EXPECT_FALSE(plan_state_layout(lofi).params);
   EXPECT_FALSE(plan_state_layout(lofi).strategy_buffers);
+  EXPECT_FALSE(plan_state_layout(lofi).joinable());
 }
 
 TEST(StateLayout, SyncRole) {
