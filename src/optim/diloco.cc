@@ -85,6 +85,15 @@ Status Diloco::finish(std::span<float> params, Reducer& reducer) {
   return OkStatus();
 }
 
+void Diloco::adopt_shared_state(std::span<float> params, int64_t step) {
+  if (!initialized_ || params.size() != global_.size()) return;
+  std::copy(global_.begin(), global_.end(), params.begin());
+  // As if inner steps up to step - 1 were taken since the last round, so that a finish() right
+  // away takes part in the swarm's final round (with a zero pseudo-gradient).
+  last_step_ = step - 1;
+  synced_step_ = -1;
+}
+
 std::vector<StateBuffer> Diloco::state_buffers() {
   if (!initialized_) return {};
   std::vector<StateBuffer> out;

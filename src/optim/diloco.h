@@ -57,6 +57,9 @@ class Diloco final : public Strategy {
     return step < options_.warm_start || syncs_after(step);
   }
   std::vector<StateBuffer> state_buffers() override;
+  bool state_buffers_shared() const override { return true; }
+  // params <- the global copy; the next outer round (at `step` or at finish) includes this peer.
+  void adopt_shared_state(std::span<float> params, int64_t step) override;
 
   const DilocoOptions& options() const { return options_; }
   // The global copy (valid after init).

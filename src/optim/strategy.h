@@ -98,6 +98,21 @@ class Strategy {
   // Valid after init() until the strategy is destroyed; the trainer may overwrite their contents
   // (checkpoint restore, state received by a joining peer) between calls.
   virtual std::vector<StateBuffer> state_buffers() = 0;
+
+  // Joining a running swarm (src/train/state_rendezvous.h). True when every buffer of
+  // state_buffers() is bit-identical on every peer whenever the strategy communicates (DiLoCo's
+  // global copy and outer momentum): only then are they exchanged by a state sync. Otherwise they
+  // are per-peer (error-feedback residuals, local momentum) and a joining peer keeps its own.
+  // A strategy whose parameters are not identical after every step admits joining peers only if
+  // it returns true here and sets the parameters in adopt_shared_state.
+  virtual bool state_buffers_shared() const { return false; }
+  // Called on a peer that has just received the shared state of a running swarm, before it goes on
+  // from `step` (0-based; the swarm's next communication is at that step, or at finish when step is
+  // the last one). DiLoCo sets `params` to the received global copy. Default: nothing.
+  virtual void adopt_shared_state(std::span<float> params, int64_t step) {
+    (void)params;
+    (void)step;
+  }
 };
 
 }  // namespace loco::optim

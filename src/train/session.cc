@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "optim/swarm_reducer.h"
+#include "state/state_sync.h"
 #include "train/checkpoint.h"
 
 namespace loco::train {
@@ -19,10 +20,12 @@ int fail(int code, const Status& s) {
   return code;
 }
 
-// Retry waits over the swarm's membership: the next epoch, then its data-plane links.
-class SwarmWaiter final : public RetryWaiter {
+// Retry waits over the swarm's membership: the next epoch, then its data-plane links; and the
+// shared-state syncs of state_rendezvous.h over a StateSync with the coordinator.
+class SwarmWaiter final : public RetryWaiter, public StatePort {
  public:
-  SwarmWaiter(collectives::SwarmPeer& peer, int timeout_s) : peer_(peer), timeout_s_(timeout_s) {}
+  SwarmWaiter(collectives::SwarmPeer& peer, state::StateSync& sync, int timeout_s, int sync_timeout_s)
+      : peer_(peer), sync_(sync), timeout_s_(timeout_s), sync_timeout_s_(sync_timeout_s) {}
   uint64_t epoch() const override { return peer_.view().epoch; }
   Status wait_after(uint64_t epoch) override {
     const Deadline deadline = Deadline::after(std::chrono::seconds(timeout_s_));
@@ -30,10 +33,20 @@ class SwarmWaiter final : public RetryWaiter {
     if (!next.ok()) return next.status().with_context("waiting for a new membership");
     return peer_.wait_for_world(1, deadline);
   }
+  uint64_t data_epoch() const override { return peer_.comm().epoch(); }
+  int world() const override { return peer_.view().world_size(); }
+  Result<state::SyncResult> sync(state::SharedState& state, state::SyncStrategy role) override {
+    return sync_.sync(state, role, std::chrono::seconds(sync_timeout_s_));
+  }
+  Status wait_links() override {
+    return peer_.wait_for_world(1, Deadline::after(std::chrono::seconds(timeout_s_)));
+  }
 
  private:
   collectives::SwarmPeer& peer_;
+  state::StateSync& sync_;
   int timeout_s_;
+  int sync_timeout_s_;
 };
 
 }  // namespace
@@ -53,6 +66,12 @@ int run_session(const SessionConfig& config) {
   if (Status s = optim::validate(strategy_options); !s.ok()) return fail(2, s);
   auto strategy = optim::make_strategy(strategy_options);
   if (!strategy.ok()) return fail(2, strategy.status());
+  if (config.join && !plan_state_layout(**strategy).joinable()) {
+    return fail(2, InvalidArgument("--join: strategy '" + config.strategy.name +
+                                   "' averages parameters that a joining peer does not have; "
+                                   "join works with strategies that keep parameters identical "
+                                   "(ddp and its compressed variants) or share a global copy (diloco)"));
+  }
   const std::string ckpt = checkpoint_path(config.trainer.checkpoint_dir);
   if (config.resume) {
     std::error_code ec;
@@ -69,8 +88,11 @@ int run_session(const SessionConfig& config) {
   auto peer = collectives::SwarmPeer::join(config.swarm);
   if (!peer.ok()) return fail(1, peer.status().with_context("joining the swarm"));
   collectives::SwarmPeer& p = **peer;
-  Status ready = p.wait_for_world(config.world, Deadline::after(std::chrono::seconds(config.join_timeout_s)));
-  if (!ready.ok()) return fail(1, ready.with_context("waiting for " + std::to_string(config.world) + " peers"));
+  // A joiner does not wait for --world: the swarm is already training; it receives the state
+  // through a state sync before its first step (Trainer::enable_state_sync).
+  const int min_world = config.join ? 1 : config.world;
+  Status ready = p.wait_for_world(min_world, Deadline::after(std::chrono::seconds(config.join_timeout_s)));
+  if (!ready.ok()) return fail(1, ready.with_context("waiting for " + std::to_string(min_world) + " peers"));
   const membership::MembershipView view = p.view();
   const int rank = view.rank;
   const int world = view.world_size();
@@ -82,7 +104,12 @@ int run_session(const SessionConfig& config) {
   (*metrics)->set_strategy(config.strategy.name);
 
   optim::SwarmReducer reducer(p.comm());
-  SwarmWaiter waiter(p, config.retry_timeout_s);
+  state::StateSyncOptions so;
+  so.listen_host = config.swarm.mesh.listen_host;
+  if (config.swarm.peer.key) so.key = config.swarm.peer.key->bytes;
+  auto state_sync = state::StateSync::create(p.client(), so);
+  if (!state_sync.ok()) return fail(1, state_sync.status());
+  SwarmWaiter waiter(p, **state_sync, config.retry_timeout_s, config.sync_timeout_s);
   auto trainer = Trainer::make(**model, **data, **strategy, reducer, &waiter, metrics->get(),
                                config.trainer);
   if (!trainer.ok()) return fail(2, trainer.status());
@@ -90,10 +117,9 @@ int run_session(const SessionConfig& config) {
   if (config.resume) {
     if (Status s = (*trainer)->resume(ckpt); !s.ok()) return fail(2, s);
   }
-  // SEAM(shared state, src/state): a peer that joins a swarm already past step 0 must fetch
-  // (*trainer)->shared_state() and the step from a live member here, before its first step, and
-  // call adopt_step(); until that module lands every peer starts together (--world) or resumes
-  // from its own checkpoint.
+  // Every peer state-syncs at its first communication in each new epoch; a joiner first receives
+  // the swarm's state (state_rendezvous.h).
+  if (Status s = (*trainer)->enable_state_sync(&waiter, config.join); !s.ok()) return fail(1, s);
   Status s = (*trainer)->run();
   if (!s.ok()) {
     p.leave("failed");

@@ -1,7 +1,8 @@
 // session.h: one training peer from start to end, as `loco-train train` runs it: load and check
 // the data, build the model and the strategy (failing fast, before joining, on bad options or
-// data), join the swarm and wait for --world members, take this peer's rank for its data shard,
-// then run the Trainer with the swarm's Reducer and retry waiter, and leave.
+// data), join the swarm and wait for --world members (a --join peer does not wait), take this
+// peer's rank for its data shard, then run the Trainer with the swarm's Reducer, retry waiter and
+// shared-state sync (state_rendezvous.h: a joiner receives the running swarm's state), and leave.
 // Not here: command-line parsing (tools/loco-train), the loop itself (trainer.h).
 #pragma once
 
@@ -21,6 +22,8 @@ struct SessionConfig {
   int world = 1;                        // members to wait for before step 0
   int join_timeout_s = 120;             // for that wait
   int retry_timeout_s = 60;             // for each wait for a new membership after a failure
+  int sync_timeout_s = 120;             // for each shared-state sync (peers may drift apart)
+  bool join = false;                    // join a running swarm: receive its state, no --world wait
   optim::StrategyOptions strategy;
   ModelConfig model;
   DataConfig data;                      // data.seed is the data-order seed base (+ rank)

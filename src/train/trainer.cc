@@ -48,7 +48,8 @@ Trainer::Trainer(Model& model, TrainData& data, optim::Strategy& strategy, optim
       metrics_(metrics),
       options_(std::move(options)),
       flat_(model.module()),
-      inner_(std::move(inner)) {}
+      inner_(std::move(inner)),
+      guard_(reducer) {}
 
 void Trainer::write(const std::string& event, int64_t step, nlohmann::json fields) {
   if (metrics_ == nullptr) return;
@@ -57,21 +58,106 @@ void Trainer::write(const std::string& event, int64_t step, nlohmann::json field
 }
 
 template <typename Call>
-Status Trainer::with_retry(const char* what, int64_t step, Call&& call) {
+Status Trainer::with_retry(const char* what, SyncPoint point, int64_t step, Call&& call) {
   for (int attempt = 1;; ++attempt) {
     const uint64_t epoch = waiter_ != nullptr ? waiter_->epoch() : 0;
+    guard_.clear_tripped();
     Status s = call();
     if (s.ok()) return s;
     if (!collectives::is_retryable(s.code()) || waiter_ == nullptr ||
         attempt >= options_.max_retries) {
       return s.with_context(std::string(what) + " at step " + std::to_string(step));
     }
-    LOCO_LOG_WARN("{} at step {} failed ({}); retrying with the next membership", what, step,
-                  s.to_string());
-    LOCO_RETURN_IF_ERROR(waiter_->wait_after(epoch));
-    ++retries_;
-    write("retry", step, {{"status", s.to_string()}, {"call", what}, {"attempt", attempt + 1}});
+    // The guard refused the call before anything was sent: the membership changed since this
+    // peer's last state sync, which comes next. Otherwise a real failure: wait for a new epoch.
+    if (!guard_.tripped()) {
+      LOCO_LOG_WARN("{} at step {} failed ({}); retrying with the next membership", what, step,
+                    s.to_string());
+      Status waited = waiter_->wait_after(epoch);
+      // The new epoch's links may fail too (another change on the way): try again with that one.
+      // No new membership in time (DEADLINE_EXCEEDED) stays fatal; a lost coordinator ends
+      // within max_retries attempts.
+      if (!waited.ok() && waited.code() != StatusCode::kAborted &&
+          waited.code() != StatusCode::kUnavailable) {
+        return waited;
+      }
+      ++retries_;
+      write("retry", step, {{"status", s.to_string()}, {"call", what}, {"attempt", attempt + 1}});
+    }
+    if (rendezvous_ != nullptr) {
+      auto synced = sync_state(SyncPosition{step, point});
+      if (!synced.ok()) {
+        const Status& e = synced.status();
+        if (!collectives::is_retryable(e.code()) || attempt + 1 >= options_.max_retries) {
+          return e.with_context(std::string("state sync before ") + what + " at step " +
+                                std::to_string(step));
+        }
+        LOCO_LOG_WARN("state sync before {} at step {} failed ({}); retrying", what, step,
+                      e.to_string());
+      }
+    }
   }
+}
+
+Result<SyncPosition> Trainer::sync_state(SyncPosition here) {
+  return rendezvous_->sync(here, [&](const SyncRecord& r) {
+    write("state_sync", r.position.step,
+          {{"revision", r.result.revision}, {"role", wire::sync_strategy_name(r.role)},
+           {"call", sync_point_name(r.position.point)}, {"epoch", r.epoch},
+           {"chunks_fetched", r.result.chunks_fetched}, {"bytes_fetched", r.result.bytes_fetched},
+           {"fetch_ms", r.result.fetch_seconds * 1e3}, {"ms", r.ms},
+           {"shared_bytes", rendezvous_->state().shared_bytes()}});
+  });
+}
+
+Status Trainer::enable_state_sync(StatePort* port, bool joiner) {
+  LOCO_RETURN_IF_ERROR(init());
+  if (port == nullptr) {
+    rendezvous_.reset();
+    guard_.arm(nullptr, nullptr);
+    return OkStatus();
+  }
+  LOCO_ASSIGN_OR_RETURN(rendezvous_,
+                        StateRendezvous::make(*port, strategy_, flat_.params(), inner_, joiner));
+  guard_.arm(port, rendezvous_->synced_epoch());
+  joiner_ = joiner;
+  return OkStatus();
+}
+
+Status Trainer::join_swarm() {
+  SyncPosition pos;
+  for (int attempt = 1;; ++attempt) {
+    auto r = sync_state(SyncPosition{step_, SyncPoint::kOnGradients});
+    if (r.ok()) {
+      pos = *r;
+      break;
+    }
+    if (!collectives::is_retryable(r.status().code()) || attempt >= options_.max_retries) {
+      return r.status().with_context("receiving the swarm's state");
+    }
+    LOCO_LOG_WARN("receiving the swarm's state failed ({}); retrying", r.status().to_string());
+  }
+  if (pos.step > options_.steps || (pos.point != SyncPoint::kFinish && pos.step >= options_.steps)) {
+    return FailedPrecondition("the swarm is at step " + std::to_string(pos.step) +
+                              ", beyond this peer's --steps " + std::to_string(options_.steps));
+  }
+  step_ = pos.step;
+  if (pos.point == SyncPoint::kFinish) {
+    step_ = options_.steps;
+  } else if (pos.point == SyncPoint::kAfterInnerStep) {
+    // The swarm is about to finish step pos.step: take part in its communication without an inner
+    // step (DiLoCo: a zero pseudo-gradient, see trainer.h), then train from the next step.
+    const uint64_t sent_before = reducer_.bytes_sent();
+    LOCO_RETURN_IF_ERROR(with_retry("after_inner_step", SyncPoint::kAfterInnerStep, pos.step, [&] {
+      return strategy_.after_inner_step(flat_.params(), pos.step, guard_);
+    }));
+    step_ = pos.step + 1;
+    if (reducer_.bytes_sent() != sent_before) {
+      write("sync", pos.step, {{"bytes_sent", reducer_.bytes_sent()}, {"seconds", 0.0},
+                               {"params_hash", params_hash(flat_.params())}, {"joined", true}});
+    }
+  }
+  return OkStatus();
 }
 
 Status Trainer::init() {
@@ -84,7 +170,8 @@ Status Trainer::init() {
 Status Trainer::run() {
   LOCO_RETURN_IF_ERROR(init());
   write("start", step_, {{"params", static_cast<int64_t>(flat_.size())}, {"model", model_.name()},
-                         {"steps", options_.steps}});
+                         {"steps", options_.steps}, {"join", joiner_}});
+  if (joiner_ && rendezvous_ != nullptr) LOCO_RETURN_IF_ERROR(join_swarm());
   LOCO_RETURN_IF_ERROR(run_steps(options_.steps));
   return finish();
 }
@@ -104,8 +191,8 @@ Status Trainer::run_steps(int64_t until) {
 
     const uint64_t sent_before = reducer_.bytes_sent();
     TimePoint c0 = now();
-    LOCO_RETURN_IF_ERROR(with_retry("on_gradients", step, [&] {
-      return strategy_.on_gradients(flat_.grads(), step, reducer_);
+    LOCO_RETURN_IF_ERROR(with_retry("on_gradients", SyncPoint::kOnGradients, step, [&] {
+      return strategy_.on_gradients(flat_.grads(), step, guard_);
     }));
     double comm = seconds_since(c0);
 
@@ -116,8 +203,8 @@ Status Trainer::run_steps(int64_t until) {
     compute_s_ += seconds_since(t1);
 
     c0 = now();
-    LOCO_RETURN_IF_ERROR(with_retry("after_inner_step", step, [&] {
-      return strategy_.after_inner_step(flat_.params(), step, reducer_);
+    LOCO_RETURN_IF_ERROR(with_retry("after_inner_step", SyncPoint::kAfterInnerStep, step, [&] {
+      return strategy_.after_inner_step(flat_.params(), step, guard_);
     }));
     comm += seconds_since(c0);
     comm_s_ += comm;
@@ -155,8 +242,8 @@ Status Trainer::run_steps(int64_t until) {
 Status Trainer::finish() {
   const uint64_t sent_before = reducer_.bytes_sent();
   const TimePoint c0 = now();
-  LOCO_RETURN_IF_ERROR(with_retry("finish", step_, [&] {
-    return strategy_.finish(flat_.params(), reducer_);
+  LOCO_RETURN_IF_ERROR(with_retry("finish", SyncPoint::kFinish, step_, [&] {
+    return strategy_.finish(flat_.params(), guard_);
   }));
   const double comm = seconds_since(c0);
   comm_s_ += comm;
@@ -205,12 +292,6 @@ EvalResult Trainer::evaluate() {
     if (model_.is_classifier()) r.accuracy = static_cast<double>(correct) / static_cast<double>(r.units);
   }
   return r;
-}
-
-std::vector<optim::StateBuffer> Trainer::shared_state() {
-  std::vector<optim::StateBuffer> out = {{"params", flat_.params()}};
-  for (auto& b : strategy_.state_buffers()) out.push_back({"strategy." + b.name, b.data});
-  return out;
 }
 
 Status Trainer::save(const std::string& path) {

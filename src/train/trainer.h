@@ -5,6 +5,14 @@
 // Retry: a strategy call that returns a retryable status (collectives::is_retryable) has left
 // everything as before the call, so the trainer waits for the next membership (RetryWaiter) and
 // calls it again with the same arguments, writing a "retry" metrics line.
+// Shared state (enable_state_sync, state_rendezvous.h): the strategy's collectives go through a
+// guard that refuses them while the membership epoch has not been state-synced; before the retry
+// that follows, every member of the new epoch runs a state sync at the same communication point
+// ("state_sync" metrics line). A joiner (--join) receives the state before its first step and
+// goes on from the swarm's step. Under DiLoCo a joiner takes part in the outer round it joins at
+// with a zero pseudo-gradient (it took no inner steps), so that one outer step is scaled by
+// P/(P+1) for P old members; its inner optimizer starts fresh. Its data shard is shard(rank,
+// world) of the membership it joined; the others' shards are not rebalanced.
 // Checkpoints hold the flat parameters, the inner optimizer, the strategy's state buffers, the
 // data position (batch index) and the step; a resumed run continues bit-identically.
 // Not here: building the parts (session.h), communication (the Strategy and its Reducer).
@@ -23,6 +31,7 @@
 #include "train/inner_optimizer.h"
 #include "train/metrics.h"
 #include "train/models.h"
+#include "train/state_rendezvous.h"
 
 namespace loco::train {
 
@@ -84,18 +93,22 @@ class Trainer {
   double last_loss() const { return last_loss_; }
   const EvalResult& last_eval() const { return last_eval_; }
 
-  // SEAM for shared-state sync (src/state, h-state): a peer joining a running swarm must receive
-  // exactly these buffers (the flat parameters and the strategy's state) plus step() and then
-  // call adopt_shared_state(); the inner optimizer state stays local (DiLoCo's rule).
-  std::vector<optim::StateBuffer> shared_state();
-  void adopt_step(int64_t step) { step_ = step; }
+  // Shared-state sync over `port` (null: none, the default): init(), then lay out the state and
+  // guard the strategy's collectives (state_rendezvous.h). `joiner`: run() first receives the
+  // swarm's state (RECEIVE_ONLY) and starts at the swarm's step. Call before run().
+  [[nodiscard]] Status enable_state_sync(StatePort* port, bool joiner);
+  const StateRendezvous* rendezvous() const { return rendezvous_.get(); }
 
  private:
   Trainer(Model& model, TrainData& data, optim::Strategy& strategy, optim::Reducer& reducer,
           RetryWaiter* waiter, MetricsWriter* metrics, TrainerOptions options,
           InnerOptimizer inner);
   template <typename Call>
-  Status with_retry(const char* what, int64_t step, Call&& call);
+  Status with_retry(const char* what, SyncPoint point, int64_t step, Call&& call);
+  // A state sync at `here` if this peer has not synced in the current epoch.
+  Result<SyncPosition> sync_state(SyncPosition here);
+  // A joiner's start: receive the state, then catch up with the swarm's communication point.
+  Status join_swarm();
   void write(const std::string& event, int64_t step, nlohmann::json fields);
 
   Model& model_;
@@ -107,6 +120,9 @@ class Trainer {
   TrainerOptions options_;
   FlatParams flat_;
   InnerOptimizer inner_;
+  GuardedReducer guard_;  // what the strategy calls: reducer_ behind the epoch guard
+  std::unique_ptr<StateRendezvous> rendezvous_;
+  bool joiner_ = false;
   bool initialized_ = false;
   int64_t step_ = 0;
   int64_t data_position_ = 0;

@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
   train->add_option("--name", a.name, "peer name for logs [peer-<pid>]");
   train->add_option("--world", c.world, "wait for this many members before step 0")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_flag("--join", c.join,
+                  "join a swarm that is already training: do not wait for --world; receive the "
+                  "state (step, parameters or DiLoCo's global copy, optimizer state) from the "
+                  "members through a state sync, then train from the swarm's step");
   train->add_option("--strategy", c.strategy.name, strategy_help())->capture_default_str();
   train->add_option("--H", a.h, "inner steps per sync (diloco, local-sgd)")->capture_default_str()
       ->check(CLI::PositiveNumber);

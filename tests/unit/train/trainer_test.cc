@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -200,6 +201,97 @@ TEST(Trainer, RetryableFailureIsRetriedAfterTheNextMembership) {
   no_waiter.fail_calls_ = {2};
   train_with(s, 12, no_waiter, nullptr, &st);
   EXPECT_EQ(st.code(), StatusCode::kAborted);  // without a membership to wait for: fatal
+}
+
+// A membership for the trainer's state rendezvous in a world of one: the epoch moves on when the
+// test says so; a "sync" changes nothing (this peer is the whole majority) but records where the
+// trainer was; the links follow the view at wait_links.
+class FakeSwarm final : public RetryWaiter, public StatePort {
+ public:
+  uint64_t epoch() const override { return epoch_; }
+  Status wait_after(uint64_t e) override {
+    waited_.push_back(e);
+    epoch_ = std::max(epoch_, e + 1);
+    return OkStatus();
+  }
+  uint64_t data_epoch() const override { return data_epoch_; }
+  int world() const override { return 1; }
+  Result<state::SyncResult> sync(state::SharedState& st, state::SyncStrategy role) override {
+    roles_.push_back(role);
+    state::SyncResult r;
+    r.revision = st.revision();
+    return r;
+  }
+  Status wait_links() override {
+    data_epoch_ = epoch_;
+    return OkStatus();
+  }
+  uint64_t epoch_ = 7;
+  uint64_t data_epoch_ = 7;
+  std::vector<uint64_t> waited_;
+  std::vector<state::SyncStrategy> roles_;
+};
+
+// Moves the fake swarm to a new epoch right after its `at`-th all-reduce (which succeeds).
+class EpochBumpingReducer final : public optim::Reducer {
+ public:
+  EpochBumpingReducer(FakeSwarm& swarm, std::set<int> at) : swarm_(swarm), at_(std::move(at)) {}
+  Status all_reduce_avg(std::span<float> data) override {
+    Status s = inner_.all_reduce_avg(data);
+    if (at_.count(inner_.calls_) != 0) {
+      ++swarm_.epoch_;
+      ++swarm_.data_epoch_;
+    }
+    return s;
+  }
+  int world_size() const override { return 1; }
+  uint64_t bytes_sent() const override { return inner_.bytes_sent(); }
+  uint64_t bytes_received() const override { return inner_.bytes_received(); }
+
+ private:
+  FakeSwarm& swarm_;
+  std::set<int> at_;
+  LocalReducer inner_;
+};
+
+TEST(Trainer, EpochChangeRunsAStateSyncAtTheNextCollective) {
+  TextSetup s;
+  LocalReducer clean;
+  auto expected = train_with(s, 12, clean, nullptr);
+
+  auto model = make_model(s.model_config, 1);
+  AnchorStrategy strategy(4);
+  FakeSwarm swarm;
+  // Real calls: gradients of steps 0-3 are calls 1-4, step 3's sync is call 5, gradients of
+  // steps 4-7 are calls 6-9, step 7's sync is call 10 (refused calls do not count).
+  EpochBumpingReducer reducer(swarm, {5, 9});
+  auto metrics = MetricsWriter::open(s.dir.file("sync.jsonl"));
+  ASSERT_TRUE(metrics.ok());
+  auto trainer = Trainer::make(**model, *s.data, strategy, reducer, &swarm, metrics->get(), s.options(12));
+  ASSERT_TRUE(trainer.ok());
+  ASSERT_TRUE((*trainer)->enable_state_sync(&swarm, /*joiner=*/false).ok());
+  ASSERT_TRUE((*trainer)->run().ok());
+  // Training is unchanged, nobody waited for a membership and no retry was counted.
+  auto p = (*trainer)->params();
+  ASSERT_EQ(p.size(), expected.size());
+  EXPECT_EQ(std::memcmp(p.data(), expected.data(), p.size() * sizeof(float)), 0);
+  EXPECT_TRUE(swarm.waited_.empty());
+  EXPECT_EQ((*trainer)->retries(), 0);
+  std::vector<std::pair<int64_t, std::string>> syncs;
+  for (auto& l : loco::testing::read_reports(s.dir.file("sync.jsonl"))) {
+    EXPECT_NE(l["event"], "retry");
+    if (l["event"] == "state_sync") {
+      syncs.emplace_back(l["step"].get<int64_t>(), l["call"].get<std::string>());
+      EXPECT_EQ(l["role"], "enforce-majority");
+      EXPECT_EQ(l["bytes_fetched"], 0);
+    }
+  }
+  // The first collective, then the first collective after each epoch change: after call 5 (step
+  // 3's sync) comes step 4's gradients; after call 9 (step 7's gradients), step 7's sync.
+  const std::vector<std::pair<int64_t, std::string>> want = {
+      {0, "on_gradients"}, {4, "on_gradients"}, {7, "after_inner_step"}};
+  EXPECT_EQ(syncs, want);
+  EXPECT_EQ(swarm.roles_.size(), 3u);
 }
 
 TEST(Trainer, CheckpointResumeContinuesBitIdentically) {
