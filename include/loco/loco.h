@@ -152,10 +152,10 @@ typedef struct loco_op_desc {
    * bit-identical on every peer; the result differs from the exact one by the codec's rounding,
    * once per ring hop (docs/algorithms.md). Every peer must pass the same codec. Statuses, besides
    * those of loco_collective: INVALID_ARGUMENT for an unknown codec, a sparse or 1-bit codec
-   * (topk, randomk, sign: exchange those with an all-gather), another dtype or op, a NaN or Inf
-   * in the input or in a partial sum, or a peer that passed another codec; DATA_LOSS when a
-   * received piece does not decode. Descriptors whose struct_size ends before this field (older
-   * headers) run raw. */
+   * (topk, randomk, sign: exchange those with an all-gather), another dtype or op, with int8 or
+   * int4 a NaN or Inf in the input or in a partial sum, or a peer that passed another codec;
+   * DATA_LOSS when a received piece does not decode. Descriptors whose struct_size ends before
+   * this field (older headers) run raw. */
   const char* wire_codec;
 } loco_op_desc_t;
 

@@ -12,8 +12,9 @@
 //  * All-gather: every rank decodes the owner's bytes and forwards them unchanged.
 // So every peer, the owner included, ends with decode(encode(result)) of the same bytes: identical
 // floats everywhere. Received bytes are untrusted: a piece must fill exactly one slot once
-// (claim_piece) and must decode cleanly, else the op fails with DATA_LOSS. Inputs and partial sums
-// must be finite (the codecs refuse NaN/Inf: INVALID_ARGUMENT). Not here: the f32 ring
+// (claim_piece) and must decode cleanly, else the op fails with DATA_LOSS. With int8/int4, inputs
+// and partial sums must be finite (those codecs refuse NaN/Inf: INVALID_ARGUMENT; fp16/bf16 carry
+// them). Not here: the f32 ring
 // (all_reduce.cc), staging and commit (communicator.cc), the codecs (src/codecs).
 #include <atomic>
 #include <memory>
