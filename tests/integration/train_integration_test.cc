@@ -16,6 +16,7 @@ struct Case {
   std::string strategy;
   std::vector<std::string> extra;
   size_t syncs;  // "sync" lines expected per peer
+  std::string suffix;  // test name suffix for variants of one strategy
 };
 
 class TrainIntegration : public ::testing::TestWithParam<Case> {};
@@ -76,12 +77,17 @@ TEST_P(TrainIntegration, ThreePeersLossFallsAndSyncsAreBitIdentical) {
 
 INSTANTIATE_TEST_SUITE_P(
     Strategies, TrainIntegration,
-    ::testing::Values(Case{"ddp", {}, 24},
-                      Case{"diloco", {"--H", "4"}, 6},
-                      Case{"local-sgd", {"--H", "6"}, 4},
-                      Case{"lofi", {}, 1}),
+    ::testing::Values(Case{"ddp", {}, 24, ""},
+                      Case{"diloco", {"--H", "4"}, 6, ""},
+                      // The pseudo-gradient all-reduced in int8 over the quantized ring: still
+                      // bit-identical on every peer after every round.
+                      Case{"diloco", {"--H", "4", "--wire-codec", "int8"}, 6, "_int8"},
+                      // 8 data-parallel steps (a sync line each), then rounds after 11, 15, 19, 23.
+                      Case{"diloco", {"--H", "4", "--warm-start", "8"}, 12, "_warm_start"},
+                      Case{"local-sgd", {"--H", "6"}, 4, ""},
+                      Case{"lofi", {}, 1, ""}),
     [](const ::testing::TestParamInfo<Case>& param_info) {
-      std::string n = param_info.param.strategy;
+      std::string n = param_info.param.strategy + param_info.param.suffix;
       for (auto& ch : n) {
         if (ch == '-') ch = '_';
       }
@@ -103,6 +109,9 @@ TEST(TrainCli, BadOptionsAndDataExitTwoWithAClearMessage) {
       {{"--heads", "3"}, "divisible"},
       {{"--steps", "0"}, "--steps"},
       {{"--coordinator", "nonsense"}, "--coordinator"},
+      {{"--wire-codec", "topk"}, "wire codec"},
+      {{"--strategy", "ddp-topk", "--ef-codec", "nonsense"}, "nonsense"},
+      {{"--warm-start", "-1"}, "--warm-start"},
   };
   for (size_t k = 0; k < cases.size(); ++k) {
     std::vector<std::string> argv = {loco_bin(), "train"};
