@@ -39,14 +39,21 @@ struct Coordinator::Session {
     if (close_after) closing = true;
     cv.notify_one();
   }
+  // Closes the connection soon. When a final frame (a REJECT) is already queued, the writer sends
+  // it and then closes: closing the socket here first could drop that frame, so the client would
+  // see a bare EOF instead of the reason (a race the reaper used to lose under load).
   void close_now() {
+    bool flush_first = false;
     {
       std::lock_guard<std::mutex> lock(mu);
-      closing = true;
-      outbox.push_back(Item{wire::MsgType::kReject, {}, true});
-      cv.notify_one();
+      flush_first = closing;
+      if (!closing) {
+        closing = true;
+        outbox.push_back(Item{wire::MsgType::kReject, {}, true});
+        cv.notify_one();
+      }
     }
-    conn->close();
+    if (!flush_first) conn->close();
   }
   void write_loop() {
     for (;;) {
