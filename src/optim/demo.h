@@ -48,6 +48,7 @@ class Demo final : public Strategy {
   Status finish(std::span<float> params, Reducer& reducer) override;
   bool syncs_after(int64_t /*step*/) const override { return false; }
   bool params_synced_after(int64_t /*step*/) const override { return true; }
+  bool clip_before_on_gradients() const override { return true; }
   std::vector<StateBuffer> state_buffers() override;
 
   // Bytes this peer contributes per step (before the all-gather multiplies by the world).

@@ -94,6 +94,11 @@ class Strategy {
   // SGD: the sync steps; lo-fi: never, only after finish). Tests and the trainer's parity checks
   // use it. After an OK finish() the parameters are identical on every peer for every strategy.
   virtual bool params_synced_after(int64_t step) const { return syncs_after(step); }
+  // True when on_gradients() turns the gradient into an update direction whose scale is fixed
+  // (DeMo's signs): the trainer then clips the raw local gradient before the call instead of the
+  // strategy's output after it (clipping a vector of +-1 to norm 1 would shrink every step by
+  // about the square root of the parameter count).
+  virtual bool clip_before_on_gradients() const { return false; }
   // Buffers to checkpoint and to share with joining peers; empty if the strategy is stateless.
   // Valid after init() until the strategy is destroyed; the trainer may overwrite their contents
   // (checkpoint restore, state received by a joining peer) between calls.

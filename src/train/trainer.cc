@@ -189,6 +189,10 @@ Status Trainer::run_steps(int64_t until) {
     last_loss_ = loss.item<double>();
     compute_s_ += seconds_since(t0);
 
+    // Clipping: of the averaged gradient (as data-parallel training does), or of the local one
+    // when the strategy outputs a fixed-scale direction (DeMo's signs).
+    const bool clip_first = strategy_.clip_before_on_gradients();
+    if (clip_first) clip_grad_norm(flat_.grads(), options_.inner.clip);
     const uint64_t sent_before = reducer_.bytes_sent();
     TimePoint c0 = now();
     LOCO_RETURN_IF_ERROR(with_retry("on_gradients", SyncPoint::kOnGradients, step, [&] {
@@ -197,7 +201,7 @@ Status Trainer::run_steps(int64_t until) {
     double comm = seconds_since(c0);
 
     const TimePoint t1 = now();
-    clip_grad_norm(flat_.grads(), options_.inner.clip);
+    if (!clip_first) clip_grad_norm(flat_.grads(), options_.inner.clip);
     const double lr = scheduled_lr(inner_.options(), step);
     inner_.step(flat_.params(), flat_.grads(), lr);
     compute_s_ += seconds_since(t1);

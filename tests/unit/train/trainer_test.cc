@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -292,6 +293,63 @@ TEST(Trainer, EpochChangeRunsAStateSyncAtTheNextCollective) {
       {0, "on_gradients"}, {4, "on_gradients"}, {7, "after_inner_step"}};
   EXPECT_EQ(syncs, want);
   EXPECT_EQ(swarm.roles_.size(), 3u);
+}
+
+// A strategy that outputs signs (as DeMo does) and says whether the trainer must clip before it.
+class SignStrategy final : public optim::Strategy {
+ public:
+  explicit SignStrategy(bool clip_first) : clip_first_(clip_first) {}
+  std::string name() const override { return "sign"; }
+  Status init(std::span<const float>) override { return OkStatus(); }
+  Status on_gradients(std::span<float> grads, int64_t, optim::Reducer&) override {
+    for (float& g : grads) g = g < 0 ? -1.0f : 1.0f;
+    return OkStatus();
+  }
+  Status after_inner_step(std::span<float>, int64_t, optim::Reducer&) override { return OkStatus(); }
+  Status finish(std::span<float>, optim::Reducer&) override { return OkStatus(); }
+  bool syncs_after(int64_t) const override { return false; }
+  bool clip_before_on_gradients() const override { return clip_first_; }
+  std::vector<optim::StateBuffer> state_buffers() override { return {}; }
+
+ private:
+  bool clip_first_;
+};
+
+TEST(Trainer, FixedScaleDirectionsAreNotClipped) {
+  // With clip 1.0 and inner SGD at lr 1e-2 (no warmup), one step of a sign strategy that clips
+  // first moves every parameter by exactly 1e-2; if the trainer clipped the signs instead, the
+  // step would shrink by sqrt(parameter count).
+  for (bool clip_first : {true, false}) {
+    TextSetup s;
+    auto model = make_model(s.model_config, 1);
+    ASSERT_TRUE(model.ok());
+    SignStrategy strategy(clip_first);
+    LocalReducer reducer;
+    TrainerOptions o = s.options(1);
+    o.inner.kind = "sgd";
+    o.inner.warmup = 0;
+    o.inner.clip = 1.0;
+    auto trainer = Trainer::make(**model, *s.data, strategy, reducer, nullptr, nullptr, o);
+    ASSERT_TRUE(trainer.ok()) << trainer.status().to_string();
+    ASSERT_TRUE((*trainer)->init().ok());
+    std::vector<float> before((*trainer)->params().begin(), (*trainer)->params().end());
+    ASSERT_TRUE((*trainer)->run().ok());
+    auto after = (*trainer)->params();
+    double min_step = 1e9, max_step = 0;
+    for (size_t i = 0; i < before.size(); ++i) {
+      const double d = std::fabs(static_cast<double>(after[i]) - before[i]);
+      min_step = std::min(min_step, d);
+      max_step = std::max(max_step, d);
+    }
+    const double lr = scheduled_lr(o.inner, 0);
+    if (clip_first) {
+      EXPECT_NEAR(min_step, lr, 1e-4 * lr + 1e-6);
+      EXPECT_NEAR(max_step, lr, 1e-4 * lr + 1e-6);
+    } else {
+      const double shrunk = lr / std::sqrt(static_cast<double>(before.size()));
+      EXPECT_NEAR(max_step, shrunk, 0.01 * shrunk + 1e-7);
+    }
+  }
 }
 
 TEST(Trainer, CheckpointResumeContinuesBitIdentically) {
