@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <set>
+#include <system_error>
 
 #include "common/log.h"
 #include "common/rng.h"
@@ -55,6 +56,8 @@ void Mesh::shutdown() {
   }
   listener_->close();
   if (acceptor_.joinable()) acceptor_.join();
+  gate_.close_all();
+  reap_handshakes(/*all=*/true);
   for (auto& p : parked) p.conn->close();
   for (auto& links : all) links->shutdown();
 }
@@ -170,8 +173,9 @@ void Mesh::accept_loop() {
         return true;
       });
     }
+    reap_handshakes(/*all=*/false);
     if (conn.ok()) {
-      handle_incoming(std::move(*conn));
+      start_handshake(std::move(*conn));
     } else if (conn.status().code() != StatusCode::kDeadlineExceeded) {
       std::lock_guard<std::mutex> lock(mu_);
       if (shut_down_) return;
@@ -180,13 +184,50 @@ void Mesh::accept_loop() {
   }
 }
 
-void Mesh::handle_incoming(std::unique_ptr<transport::Connection> conn) {
-  Result<wire::Frame> f = conn->receive(Deadline::after(options_.handshake_timeout));
-  if (!f.ok() || f->type != wire::MsgType::kPeerHello) {
-    conn->close();
-    return;
+void Mesh::start_handshake(std::unique_ptr<transport::Connection> conn) {
+  std::lock_guard<std::mutex> lock(handshakes_mu_);
+  Handshake& h = handshakes_.emplace_back();
+  try {
+    h.thread = std::thread([this, &h, c = std::move(conn)]() mutable {
+      handle_incoming(std::move(c));
+      h.done.store(true, std::memory_order_release);
+    });
+  } catch (const std::system_error& e) {
+    // Out of threads: the connection (moved into the failed lambda) is closed as it is destroyed.
+    LOCO_LOG_WARN("data listener: cannot start a handshake thread: {}", e.what());
+    handshakes_.pop_back();
   }
-  Result<PeerHello> hello = decode_peer_hello(f->payload);
+}
+
+void Mesh::reap_handshakes(bool all) {
+  std::list<Handshake> finished;
+  {
+    std::lock_guard<std::mutex> lock(handshakes_mu_);
+    for (auto it = handshakes_.begin(); it != handshakes_.end();) {
+      auto next = std::next(it);
+      if (all || it->done.load(std::memory_order_acquire)) {
+        finished.splice(finished.end(), handshakes_, it);
+      }
+      it = next;
+    }
+  }
+  for (Handshake& h : finished) {
+    if (h.thread.joinable()) h.thread.join();
+  }
+}
+
+void Mesh::handle_incoming(std::unique_ptr<transport::Connection> conn) {
+  Result<PeerHello> hello = InvalidArgument("no hello");
+  {
+    conn->set_max_payload(wire::kMaxHandshakePayload);
+    transport::AdmissionGate::Ticket ticket = gate_.admit(*conn);
+    Result<wire::Frame> f = conn->receive(Deadline::after(options_.handshake_timeout));
+    if (!f.ok() || f->type != wire::MsgType::kPeerHello) {
+      conn->close();
+      return;
+    }
+    hello = decode_peer_hello(f->payload);
+  }
   if (!hello.ok()) {
     conn->close();
     return;
@@ -201,6 +242,10 @@ void Mesh::handle_incoming(std::unique_ptr<transport::Connection> conn) {
   uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) {
+      conn->close();
+      return;
+    }
     epoch = epoch_;
     if (current_ && hello->epoch == epoch_) {
       links = current_;

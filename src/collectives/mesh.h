@@ -10,9 +10,12 @@
 // Acceptance rules for an incoming PEER_HELLO (proof checked first when a key is set):
 //   epoch older than ours, or ours already failed  -> refused with ABORTED (the dialer is stale)
 //   epoch newer than ours   -> parked until set_epoch reaches it (bounded count and age), then
-//   judged our epoch               -> accepted only from our ring predecessor, addressed to us,
-//   with our
+//   our epoch               -> accepted only from our ring predecessor, addressed to us, with our
 //                              stripe count, once per stripe; otherwise refused
+// Each accepted connection waits for its PEER_HELLO on a thread of its own (at most
+// handshake_timeout), inside an admission gate (transport/admission.h) that bounds pending
+// connections in total and per source address by closing the oldest: idle sockets from a
+// stranger can neither stall the handshakes of the real predecessor nor exhaust the threads.
 // If the links cannot be formed within connect_timeout they fail with UNAVAILABLE.
 // Not here: membership (who is in the ring is the caller's knowledge), the algorithms.
 #pragma once
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,6 +34,7 @@
 #include "collectives/epoch_links.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "transport/admission.h"
 #include "transport/connection.h"
 #include "transport/tcp.h"
 #include "wire/messages.h"
@@ -51,6 +56,9 @@ struct MeshOptions {
   std::optional<LinkKey> key;             // swarm key: links are authenticated when set
   Duration connect_timeout = std::chrono::seconds(10);   // to form one epoch's links
   Duration handshake_timeout = std::chrono::seconds(5);  // for one incoming PEER_HELLO
+  // Incoming connections wait for their PEER_HELLO each on its own thread, within these bounds
+  // (the oldest pending one is closed to make room), so idle sockets cannot hold the ring back.
+  transport::AdmissionLimits admission{.max_pending = 64, .max_pending_per_source = 16};
   uint32_t max_piece_bytes = 16u << 20;  // largest DATA body accepted (senders use less)
   PayloadChecksum payload_checksum = PayloadChecksum::kRemoteOnly;  // of the DATA frames sent
   transport::TcpOptions tcp;
@@ -97,7 +105,16 @@ class Mesh {
     TimePoint since;
   };
 
+  struct Handshake {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+
   void accept_loop();
+  // Starts a handshake thread for one accepted connection; reaps the finished ones.
+  void start_handshake(std::unique_ptr<transport::Connection> conn);
+  void reap_handshakes(bool all);
+  // On a handshake thread: reads and checks PEER_HELLO, then parks, judges or refuses it.
   void handle_incoming(std::unique_ptr<transport::Connection> conn);
   // Accepts or refuses a hello for the current epoch's links.
   void judge(const std::shared_ptr<EpochLinks>& links, uint64_t my_id, const PeerHello& hello,
@@ -121,6 +138,9 @@ class Mesh {
   std::vector<std::shared_ptr<EpochLinks>> retired_;
   std::vector<Parked> parked_;
   bool shut_down_ = false;
+  transport::AdmissionGate gate_{options_.admission};
+  std::mutex handshakes_mu_;
+  std::list<Handshake> handshakes_;
   std::thread acceptor_;
 };
 

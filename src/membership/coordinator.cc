@@ -2,6 +2,7 @@
 #include "membership/coordinator.h"
 
 #include <deque>
+#include <system_error>
 
 #include "common/log.h"
 #include "transport/tcp.h"
@@ -29,6 +30,7 @@ struct Coordinator::Session {
   bool authenticated = false;   // the state machine knows this conn
   wire::Proof server_proof{};   // sent in WELCOME
   std::atomic<bool> finished{false};
+  transport::AdmissionGate::Ticket ticket;  // held until the handshake ends (after conn: freed first)
   std::thread reader;
   std::thread writer;
 
@@ -154,28 +156,55 @@ void Coordinator::set_observer(std::function<void(const CoordinatorEvent&)> obse
   observer_ = std::move(observer);
 }
 
+// The acceptor never ends while the coordinator runs: a connection that fails on its own (reset
+// before we configured it, a thread that cannot be created) is dropped, and running out of
+// descriptors or memory backs off instead of spinning.
 void Coordinator::accept_loop() {
+  TimePoint last_warning{};
   while (!stopping_) {
     auto conn = listener_->accept(Deadline::after(std::chrono::milliseconds(500)));
     if (!conn.ok()) {
       if (conn.status().code() == StatusCode::kDeadlineExceeded) continue;
-      if (!stopping_) LOCO_LOG_WARN("accept failed: {}", conn.status().to_string());
-      if (conn.status().code() == StatusCode::kUnavailable) return;
+      if (stopping_) return;
+      if (now() - last_warning > std::chrono::seconds(10)) {
+        LOCO_LOG_WARN("accept failed (backing off): {}", conn.status().to_string());
+        last_warning = now();
+      }
+      std::unique_lock<std::mutex> lock(stop_mu_);
+      stop_cv_.wait_for(lock, std::chrono::milliseconds(100));
       continue;
     }
     auto session = std::make_shared<Session>();
     session->conn = std::move(conn).value();
+    session->conn->set_max_payload(wire::kMaxHandshakePayload);
+    session->ticket = gate_.admit(*session->conn);
     {
       std::lock_guard<std::mutex> lock(sessions_mu_);
       if (stopping_) {
+        session->ticket.release();
         session->conn->close();
         return;
       }
       session->id = next_conn_++;
       sessions_[session->id] = session;
     }
-    session->writer = std::thread([session] { session->write_loop(); });
-    session->reader = std::thread([this, session] { serve(session); });
+    try {
+      session->writer = std::thread([session] { session->write_loop(); });
+      session->reader = std::thread([this, session] { serve(session); });
+    } catch (const std::system_error& e) {
+      // Out of threads: drop this connection (its session is reaped as finished) and back off.
+      if (now() - last_warning > std::chrono::seconds(10)) {
+        LOCO_LOG_WARN("cannot start a session thread for {} (backing off): {}",
+                      session->conn->remote_address(), e.what());
+        last_warning = now();
+      }
+      session->ticket.release();
+      session->close_now();
+      if (!session->writer.joinable()) session->conn->close();
+      session->finished = true;
+      std::unique_lock<std::mutex> lock(stop_mu_);
+      stop_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
   }
 }
 
@@ -249,6 +278,8 @@ Result<wire::Hello> Coordinator::handshake(Session& s) {
   }
   // The Welcome itself is sent by the state machine's SendWelcome action; remember the proof.
   s.server_proof = server;
+  s.ticket.release();
+  s.conn->set_max_payload(wire::kMaxControlPayload);
   return hello;
 }
 
@@ -256,6 +287,7 @@ void Coordinator::serve(std::shared_ptr<Session> session) {
   Session& s = *session;
   auto hello = handshake(s);
   if (!hello.ok()) {
+    s.ticket.release();
     s.finished = true;
     return;
   }

@@ -24,6 +24,7 @@
 #include "membership/auth.h"
 #include "membership/coordinator_state.h"
 #include "membership/state_rounds.h"
+#include "transport/admission.h"
 #include "transport/connection.h"
 
 namespace loco::membership {
@@ -34,6 +35,9 @@ struct CoordinatorOptions {
   std::optional<SwarmKey> key;       // no key: only loopback peers are accepted
   CoordinatorConfig config;
   Duration handshake_timeout = std::chrono::seconds(5);
+  // Bounds on connections still in their handshake (transport/admission.h): when full, the
+  // oldest pending one is closed to make room.
+  transport::AdmissionLimits admission;
   Duration tick_interval{};          // default: heartbeat_period / 5, at least 5 ms
 };
 
@@ -93,6 +97,8 @@ class Coordinator {
   std::mutex sessions_mu_;  // guards sessions_, next_conn_
   std::map<ConnId, std::shared_ptr<Session>> sessions_;
   ConnId next_conn_ = 1;
+
+  transport::AdmissionGate gate_{options_.admission};
 
   std::mutex observer_mu_;
   std::function<void(const CoordinatorEvent&)> observer_;

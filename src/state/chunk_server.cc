@@ -1,6 +1,8 @@
 // chunk_server.cc: serving shared-state chunks to authenticated peers (see chunk_server.h).
 #include "state/chunk_server.h"
 
+#include <system_error>
+
 #include "common/log.h"
 #include "common/rng.h"
 
@@ -72,7 +74,13 @@ void ChunkServer::accept_loop() {
       return;
     }
     if (!conn.ok()) {
-      if (conn.status().code() == StatusCode::kUnavailable) return;
+      // The acceptor never ends while the server runs: a closed listener means shutdown, and
+      // running out of descriptors backs off instead of spinning.
+      if (conn.status().code() == StatusCode::kDeadlineExceeded) continue;
+      if (conn.status().code() == StatusCode::kResourceExhausted) {
+        LOCO_LOG_DEBUG("state server: accept failed (backing off): {}", conn.status().to_string());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       continue;
     }
     if (clients_.size() >= kMaxConnections) {
@@ -81,12 +89,22 @@ void ChunkServer::accept_loop() {
     }
     Client& c = clients_.emplace_back();
     c.conn = std::move(*conn);
-    c.conn->set_max_payload(wire::kMaxControlPayload);
-    c.thread = std::thread([this, &c] {
-      serve(*c.conn);
+    c.conn->set_max_payload(wire::kMaxHandshakePayload);
+    c.ticket = gate_.admit(*c.conn);
+    try {
+      c.thread = std::thread([this, &c] {
+        serve(c);
+        c.ticket.release();
+        c.conn->close();
+        c.finished = true;
+      });
+    } catch (const std::system_error& e) {
+      LOCO_LOG_WARN("state server: cannot start a thread for {}: {}", c.conn->remote_address(),
+                    e.what());
+      c.ticket.release();
       c.conn->close();
       c.finished = true;
-    });
+    }
   }
 }
 
@@ -110,14 +128,17 @@ Status ChunkServer::handshake(transport::Connection& conn) {
   return OkStatus();
 }
 
-void ChunkServer::serve(transport::Connection& conn) {
+void ChunkServer::serve(Client& client) {
+  transport::Connection& conn = *client.conn;
   Status s = handshake(conn);
+  client.ticket.release();
   if (!s.ok()) {
     LOCO_LOG_DEBUG("state server: refused {}: {}", conn.remote_address(), s.to_string());
     return;
   }
+  conn.set_max_payload(wire::kMaxControlPayload);
   for (;;) {
-    auto f = conn.receive(Deadline::never());
+    auto f = conn.receive(Deadline::after(options_.idle_timeout));
     if (!f.ok()) return;  // the receiver finished or went away
     if (f->type != wire::MsgType::kChunkRequest) return;
     auto req = decode_chunk_request(f->payload);

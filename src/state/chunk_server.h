@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "state/chunk_messages.h"
 #include "state/shared_state.h"
+#include "transport/admission.h"
 #include "transport/connection.h"
 #include "transport/tcp.h"
 
@@ -36,6 +37,11 @@ struct ChunkServerOptions {
   transport::TcpOptions tcp;
   Duration handshake_timeout = std::chrono::seconds(5);
   Duration send_timeout = std::chrono::seconds(30);  // per chunk
+  // An authenticated connection that sends no request for this long is closed (a fetcher
+  // reconnects for its next round), so idle sockets cannot hold the connection slots.
+  Duration idle_timeout = std::chrono::seconds(60);
+  // Connections still in their STATE_HELLO: when full, the oldest pending one is closed.
+  transport::AdmissionLimits admission{.max_pending = 32, .max_pending_per_source = 8};
 };
 
 class ChunkServer {
@@ -63,23 +69,27 @@ class ChunkServer {
   void set_rate_limit(double bytes_per_second) { rate_ = bytes_per_second; }
   uint64_t chunks_served() const { return served_; }
 
+  // Connections at once, pending and authenticated; when full, a newcomer is refused.
   static constexpr size_t kMaxConnections = 64;
 
  private:
   explicit ChunkServer(ChunkServerOptions options, std::unique_ptr<transport::Listener> listener);
   void accept_loop();
-  void serve(transport::Connection& conn);
+  struct Client;
+  void serve(Client& client);
   Status handshake(transport::Connection& conn);
   Status answer(transport::Connection& conn, const ChunkRequest& req);
 
   struct Client {
     std::unique_ptr<transport::Connection> conn;
+    transport::AdmissionGate::Ticket ticket;  // until the handshake ends (after conn: freed first)
     std::thread thread;
     std::atomic<bool> finished{false};
   };
 
   const ChunkServerOptions options_;
   std::unique_ptr<transport::Listener> listener_;
+  transport::AdmissionGate gate_{options_.admission};
   const uint16_t port_;
 
   std::shared_mutex serving_mu_;  // shared: a send in progress; exclusive: open/close

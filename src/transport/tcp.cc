@@ -18,6 +18,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/log.h"
 #include "transport/tcp_connection.h"
 
 namespace loco::transport {
@@ -154,7 +155,15 @@ class TcpListener final : public Listener {
       if (closed_.load(std::memory_order_acquire)) return closed_status();
       asio::error_code ec;
       tcp::socket s = acceptor_.accept(ec);
-      if (!ec) return adopt(s, options_);
+      if (!ec) {
+        // A connection that is reset before we configure it (ENOTCONN from getpeername) is that
+        // connection's problem, not the listener's: drop it and accept the next one.
+        auto conn = adopt(s, options_);
+        if (conn.ok()) return conn;
+        LOCO_LOG_DEBUG("accept on {}: dropped a connection: {}", address_,
+                       conn.status().to_string());
+        continue;
+      }
       if (closed_.load(std::memory_order_acquire)) return closed_status();
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
         LOCO_RETURN_IF_ERROR(wait_readable(deadline));

@@ -29,6 +29,9 @@ inline constexpr uint16_t kProtocolVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 24;
 // Largest control-plane payload a coordinator or peer accepts on a control connection.
 inline constexpr uint32_t kMaxControlPayload = 1u << 20;
+// Largest payload accepted before a connection has authenticated (HELLO, AUTH, PEER_HELLO,
+// STATE_HELLO are all far smaller), so a stranger's header cannot make a listener allocate more.
+inline constexpr uint32_t kMaxHandshakePayload = 4096;
 // Largest payload any loco connection accepts (data-plane chunks).
 inline constexpr uint32_t kMaxDataPayload = 256u << 20;
 // Flag bit 0, valid on DATA frames only: the checksum covers the 16 header bytes, not the payload

@@ -15,6 +15,8 @@
 namespace loco::testing {
 namespace {
 
+double to_ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
 // Sends raw bytes on a plain socket, then reads the coordinator's answer: the REJECT it sends
 // before closing. Returns the rejected status code, or kOk if the connection closed without one.
 StatusCode send_raw_and_read_reject(uint16_t port, const Bytes& bytes) {
@@ -101,6 +103,19 @@ TEST_F(BadInput, OversizeLengthGetsResourceExhausted) {
   frame.resize(wire::kFrameHeaderSize);
   store_le<uint32_t>(frame.data() + 12, 0x7FFFFFFFu);  // 2 GiB announced, nothing sent
   EXPECT_EQ(send_raw_and_read_reject(coord_->port(), frame), StatusCode::kResourceExhausted);
+  expect_still_serving();
+}
+
+// Before authentication a frame may announce at most wire::kMaxHandshakePayload bytes: a bare
+// header claiming 1 MiB (under the control-plane limit) is refused at once, with nothing allocated
+// for it, instead of being waited on.
+TEST_F(BadInput, LargeFrameBeforeAuthenticationGetsResourceExhausted) {
+  Bytes frame = hello_frame();
+  frame.resize(wire::kFrameHeaderSize);
+  store_le<uint32_t>(frame.data() + 12, 1u << 20);
+  const TimePoint t0 = now();
+  EXPECT_EQ(send_raw_and_read_reject(coord_->port(), frame), StatusCode::kResourceExhausted);
+  EXPECT_LT(to_ms(now() - t0), 2000);
   expect_still_serving();
 }
 
