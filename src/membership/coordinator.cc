@@ -12,6 +12,9 @@ namespace loco::membership {
 
 namespace {
 constexpr auto kSendTimeout = std::chrono::seconds(2);
+// Frames queued to one connection at most: a peer that stops reading its control connection while
+// the swarm keeps talking to it is disconnected instead of growing the coordinator's memory.
+constexpr size_t kMaxOutbox = 4096;
 }  // namespace
 
 // One control connection: a reader thread (serve) and a writer thread draining `outbox`.
@@ -24,6 +27,7 @@ struct Coordinator::Session {
     wire::MsgType type;
     Bytes payload;
     bool close_after = false;
+    std::shared_ptr<const Bytes> shared;  // used instead of `payload` when set (EPOCH)
   };
   std::deque<Item> outbox;
   bool closing = false;         // no more items accepted
@@ -34,10 +38,18 @@ struct Coordinator::Session {
   std::thread reader;
   std::thread writer;
 
-  void enqueue(wire::MsgType type, Bytes payload, bool close_after = false) {
+  void enqueue(wire::MsgType type, Bytes payload, bool close_after = false,
+               std::shared_ptr<const Bytes> shared = nullptr) {
     std::lock_guard<std::mutex> lock(mu);
     if (closing) return;
-    outbox.push_back(Item{type, std::move(payload), close_after});
+    if (outbox.size() >= kMaxOutbox) {
+      LOCO_LOG_WARN("conn {}: {} frames queued and unread: disconnecting it", id, outbox.size());
+      closing = true;
+      conn->close();  // the writer's send fails and it returns; the reader sees the close
+      cv.notify_one();
+      return;
+    }
+    outbox.push_back(Item{type, std::move(payload), close_after, std::move(shared)});
     if (close_after) closing = true;
     cv.notify_one();
   }
@@ -51,7 +63,7 @@ struct Coordinator::Session {
       flush_first = closing;
       if (!closing) {
         closing = true;
-        outbox.push_back(Item{wire::MsgType::kReject, {}, true});
+        outbox.push_back(Item{wire::MsgType::kReject, {}, true, nullptr});
         cv.notify_one();
       }
     }
@@ -66,8 +78,9 @@ struct Coordinator::Session {
         item = std::move(outbox.front());
         outbox.pop_front();
       }
-      if (!item.payload.empty() || !item.close_after) {
-        Status s = conn->send(item.type, item.payload, Deadline::after(kSendTimeout));
+      if (!item.payload.empty() || item.shared || !item.close_after) {
+        const ByteSpan payload = item.shared ? ByteSpan(*item.shared) : ByteSpan(item.payload);
+        Status s = conn->send(item.type, payload, Deadline::after(kSendTimeout));
         if (!s.ok()) {
           LOCO_LOG_DEBUG("conn {}: send failed: {}", id, s.to_string());
           conn->close();
@@ -431,7 +444,7 @@ void Coordinator::execute(std::vector<Action> actions) {
         s->enqueue(wire::MsgType::kHeartbeatAck, wire::HeartbeatAck{h->seq, h->epoch}.encode());
       }
     } else if (auto* e = std::get_if<SendEpoch>(&a)) {
-      if (Session* s = find(e->conn)) s->enqueue(wire::MsgType::kEpoch, e->epoch.encode());
+      if (Session* s = find(e->conn)) s->enqueue(wire::MsgType::kEpoch, {}, false, e->encoded);
     } else if (auto* c = std::get_if<SendOpCommit>(&a)) {
       if (Session* s = find(c->conn)) s->enqueue(wire::MsgType::kOpCommit, wire::OpCommit{c->op}.encode());
     } else if (auto* x = std::get_if<CloseConnection>(&a)) {

@@ -26,6 +26,12 @@ void emit(std::vector<Action>& out, A action) {
   out.emplace_back(std::in_place_type<A>, std::move(action));
 }
 
+// One member entry of an EPOCH payload: peer id, two length-prefixed strings, port.
+size_t entry_bytes(const std::string& name, const std::string& host) {
+  return 8 + 4 + name.size() + 4 + host.size() + 2;
+}
+constexpr size_t kEpochHeaderBytes = 8 + 4;  // epoch number, member count
+
 void erase_conn(std::vector<ConnId>& v, ConnId conn) {
   v.erase(std::remove(v.begin(), v.end(), conn), v.end());
 }
@@ -65,6 +71,14 @@ void CoordinatorState::on_join(const PeerAuthenticated& e, TimePoint now,
     emit(out, CloseConnection{e.conn, ResourceExhausted("the swarm is full")});
     return;
   }
+  const size_t bytes = entry_bytes(e.name, e.data_host);
+  if (kEpochHeaderBytes + peer_entry_bytes_ + bytes > wire::kMaxControlPayload) {
+    emit(out, CloseConnection{e.conn, ResourceExhausted(
+                                          "the swarm is full: its EPOCH message would exceed " +
+                                          std::to_string(wire::kMaxControlPayload) + " bytes")});
+    return;
+  }
+  peer_entry_bytes_ += bytes;
   PeerInfo info;
   info.member = wire::Member{next_peer_id_++, e.name, e.data_host, e.data_port};
   info.last_seen = now;
@@ -108,14 +122,18 @@ void CoordinatorState::on_op_done(const OpDoneReceived& e, std::vector<Action>& 
 
   auto it = votes_.find(e.op);
   if (it == votes_.end()) {
+    auto& mine = opened_by_[e.conn];
+    if (mine.size() >= kMaxOpenVotesPerPeer) drop_a_vote_for(e.conn);
     if (votes_.size() >= kMaxOpenVotes) {
-      auto oldest = vote_order_.begin();
-      votes_.erase(oldest->second);
-      vote_order_.erase(oldest);
+      ConnId most = e.conn;
+      for (const auto& [conn, opened] : opened_by_) {
+        if (opened.size() > opened_by_[most].size()) most = conn;
+      }
+      drop_a_vote_for(most);
     }
     const uint64_t opened = next_vote_++;
-    it = votes_.emplace(e.op, OpenVote{opened, {}}).first;
-    vote_order_.emplace(opened, e.op);
+    it = votes_.emplace(e.op, OpenVote{opened, e.conn, {}}).first;
+    opened_by_[e.conn].emplace(opened, e.op);
   }
   std::vector<ConnId>& voters = it->second.voters;
   if (std::find(voters.begin(), voters.end(), e.conn) == voters.end()) voters.push_back(e.conn);
@@ -123,14 +141,59 @@ void CoordinatorState::on_op_done(const OpDoneReceived& e, std::vector<Action>& 
   // alone says that every member has voted.
   if (voters.size() < ring_.size()) return;
   for (ConnId conn : ring_) emit(out, SendOpCommit{conn, e.op});
-  vote_order_.erase(it->second.opened);
+  close_vote(it);
+  suspect_reforms_.clear();  // the ring made progress
+}
+
+void CoordinatorState::close_vote(std::map<wire::OpId, OpenVote>::iterator it) {
+  auto mine = opened_by_.find(it->second.opener);
+  if (mine != opened_by_.end()) {
+    mine->second.erase(it->second.opened);
+    if (mine->second.empty()) opened_by_.erase(mine);
+  }
   votes_.erase(it);
+}
+
+void CoordinatorState::drop_a_vote_for(ConnId opener) {
+  auto mine = opened_by_.find(opener);
+  if (mine == opened_by_.end() || mine->second.empty()) return;
+  auto vote = votes_.find(mine->second.begin()->second);
+  if (vote != votes_.end()) {
+    close_vote(vote);
+  } else {
+    mine->second.erase(mine->second.begin());
+  }
 }
 
 void CoordinatorState::on_link_failed(const LinkFailedReceived& e, TimePoint now) {
   auto it = peers_.find(e.conn);
   if (it == peers_.end() || !it->second.admitted || e.epoch != epoch_) return;
   if (!link_failed_at_) link_failed_at_ = now;
+  link_reporters_.insert(e.conn);
+}
+
+bool CoordinatorState::evict_stalled(MembershipChange& change, std::vector<Action>& out) {
+  if (config_.max_suspect_reforms <= 0 || link_reporters_.empty()) return false;
+  std::vector<ConnId> stalled;
+  for (ConnId conn : ring_) {
+    if (link_reporters_.count(conn) != 0) {
+      suspect_reforms_.erase(conn);
+    } else if (++suspect_reforms_[conn] >= config_.max_suspect_reforms) {
+      stalled.push_back(conn);
+    }
+  }
+  // Never evict the whole ring: with no member left that saw the failure there is no one to trust.
+  if (stalled.empty() || stalled.size() >= ring_.size()) return false;
+  for (ConnId conn : stalled) {
+    const int n = suspect_reforms_[conn];
+    remove(conn, /*graceful=*/false,
+           DeadlineExceeded("evicted: its ring neighbours' operations kept failing through " +
+                            std::to_string(n) +
+                            " re-formed epochs in a row while it reported no failure and its "
+                            "heartbeats went on (a hung data plane or work thread)"),
+           change, out);
+  }
+  return true;
 }
 
 void CoordinatorState::on_tick(TimePoint now, std::vector<Action>& out) {
@@ -163,7 +226,7 @@ void CoordinatorState::on_tick(TimePoint now, std::vector<Action>& out) {
                                                                        : config_.heartbeat_timeout;
   if (!admitted_removed && !window_passed && link_failed_at_ && now - *link_failed_at_ >= grace &&
       !ring_.empty()) {
-    change.reformed = true;
+    change.reformed = !evict_stalled(change, out);
     new_epoch(std::move(change), out);
     return;
   }
@@ -175,6 +238,8 @@ bool CoordinatorState::remove(ConnId conn, bool graceful, Status why, Membership
   auto it = peers_.find(conn);
   LOCO_CHECK(it != peers_.end());
   const bool admitted = it->second.admitted;
+  peer_entry_bytes_ -= entry_bytes(it->second.member.name, it->second.member.data_host);
+  suspect_reforms_.erase(conn);
   if (admitted) {
     (graceful ? change.left : change.died).push_back(it->second.member.peer_id);
     erase_conn(ring_, conn);
@@ -195,6 +260,7 @@ void CoordinatorState::new_epoch(MembershipChange change, std::vector<Action>& o
   }
   pending_.clear();
   link_failed_at_.reset();
+  link_reporters_.clear();
   ++epoch_;
   change.epoch = epoch_;
 
@@ -204,15 +270,23 @@ void CoordinatorState::new_epoch(MembershipChange change, std::vector<Action>& o
 
   // Operations of the old epoch abort on the peers; their votes can never complete.
   votes_.clear();
-  vote_order_.clear();
+  opened_by_.clear();
 
-  for (ConnId conn : ring_) emit(out, SendEpoch{conn, wire::Epoch{epoch_, members_}});
+  // Encoded once for every member: sending an n-member EPOCH to n members is O(n) work and
+  // memory, not O(n^2).
+  auto epoch = std::make_shared<const wire::Epoch>(wire::Epoch{epoch_, members_});
+  auto encoded = std::make_shared<const Bytes>(epoch->encode());
+  for (ConnId conn : ring_) emit(out, SendEpoch{conn, epoch, encoded});
 
   history_.push_back(std::move(change));
   if (history_.size() > kMaxHistory) {
     history_.erase(history_.begin(),
                    history_.begin() + static_cast<std::ptrdiff_t>(history_.size() - kMaxHistory));
   }
+}
+
+size_t CoordinatorState::epoch_payload_bytes() const {
+  return kEpochHeaderBytes + peer_entry_bytes_;
 }
 
 }  // namespace loco::membership

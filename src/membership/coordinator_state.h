@@ -25,10 +25,21 @@
 //    member of that epoch has reported it, every member is sent OpCommit. Reports for an epoch
 //    other than the current one are ignored (those operations abort on the peers); a new epoch
 //    forgets all open votes. Duplicate reports are harmless. Votes from non-members are ignored.
+//    Open votes are bounded per member that opened them (its oldest is dropped first) and in
+//    total (the oldest of the member with the most is dropped), so one member's flood of
+//    made-up OpDones cannot push the others' real votes out.
+//  - A join whose member entry would make the EPOCH message exceed wire::kMaxControlPayload is
+//    closed with RESOURCE_EXHAUSTED; each EPOCH is encoded once and shared by every SendEpoch.
+//  - Progress: when the ring is re-formed after LinkFailed reports, a member that reported no
+//    failure while others did (a peer whose work thread hangs while its heartbeats go on) is a
+//    suspect; a member that is a suspect in `max_suspect_reforms` re-forms in a row, with no
+//    commit in between, is evicted (DEADLINE_EXCEEDED, with the reason) instead of re-forming the
+//    same ring forever.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,6 +63,8 @@ struct CoordinatorConfig {
   // epoch first. Zero means heartbeat_timeout: long enough for a hung peer (the usual cause) to
   // be declared dead instead, so a plain re-form happens only for a link that broke on its own.
   Duration link_failure_grace{};
+  // See "Progress" above; 0 never evicts.
+  int max_suspect_reforms = 3;
 };
 
 // ---- events ----
@@ -98,7 +111,8 @@ struct SendHeartbeatAck {
 };
 struct SendEpoch {
   ConnId conn = 0;
-  wire::Epoch epoch;
+  std::shared_ptr<const wire::Epoch> epoch;  // the same object for every member of one epoch
+  std::shared_ptr<const Bytes> encoded;      // epoch->encode(), computed once
 };
 struct CloseConnection {  // OK status: graceful (after a leave)
   ConnId conn = 0;
@@ -138,10 +152,15 @@ class CoordinatorState {
   const CoordinatorConfig& config() const { return config_; }
   // Commit votes still waiting for some member (bounded by kMaxOpenVotes).
   size_t open_vote_count() const { return votes_.size(); }
+  // Bytes the current members and pending peers take in an EPOCH payload.
+  size_t epoch_payload_bytes() const;
 
   static constexpr size_t kMaxHistory = 1024;
-  // Beyond this many open votes the oldest is dropped, so a misbehaving peer cannot grow memory.
+  // Beyond this many open votes in all the oldest of the member with the most is dropped, and
+  // beyond kMaxOpenVotesPerPeer opened by one member its oldest is, so no peer can grow memory
+  // or push out the votes of others.
   static constexpr size_t kMaxOpenVotes = 4096;
+  static constexpr size_t kMaxOpenVotesPerPeer = 1024;
 
  private:
   struct PeerInfo {
@@ -152,7 +171,8 @@ class CoordinatorState {
   };
 
   struct OpenVote {
-    uint64_t opened = 0;         // key into vote_order_
+    uint64_t opened = 0;         // key into opened_by_[opener]
+    ConnId opener = 0;           // the member whose report opened it
     std::vector<ConnId> voters;  // unique members of the current epoch
   };
 
@@ -163,6 +183,10 @@ class CoordinatorState {
   void on_op_done(const OpDoneReceived& e, std::vector<Action>& out);
   void on_link_failed(const LinkFailedReceived& e, TimePoint now);
   void on_tick(TimePoint now, std::vector<Action>& out);
+  void close_vote(std::map<wire::OpId, OpenVote>::iterator it);
+  void drop_a_vote_for(ConnId opener);
+  // At a re-form: counts suspects; true when some were removed (into `change`).
+  bool evict_stalled(MembershipChange& change, std::vector<Action>& out);
 
   // Forms a new epoch from the admitted survivors plus every pending peer.
   void new_epoch(MembershipChange change, std::vector<Action>& out);
@@ -179,10 +203,13 @@ class CoordinatorState {
   std::vector<ConnId> pending_;        // admission order
   std::vector<wire::Member> members_;  // cached view of ring_
   std::vector<MembershipChange> history_;
-  std::map<wire::OpId, OpenVote> votes_;       // open commit votes of the current epoch
-  std::map<uint64_t, wire::OpId> vote_order_;  // the same votes, oldest first
+  std::map<wire::OpId, OpenVote> votes_;  // open commit votes of the current epoch
+  std::map<ConnId, std::map<uint64_t, wire::OpId>> opened_by_;  // the same, per opener, oldest first
   uint64_t next_vote_ = 0;
   std::optional<TimePoint> link_failed_at_;  // first LinkFailed report of the current epoch
+  std::set<ConnId> link_reporters_;          // members that reported it this epoch
+  std::map<ConnId, int> suspect_reforms_;    // consecutive re-forms as a suspect
+  size_t peer_entry_bytes_ = 0;              // EPOCH bytes of every entry in peers_
 };
 
 }  // namespace loco::membership

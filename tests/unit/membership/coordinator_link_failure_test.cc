@@ -70,5 +70,79 @@ TEST(CoordinatorLinkFailure, ConfiguredGraceIsHonoured) {
   EXPECT_TRUE(s.history().back().reformed);
 }
 
+// A member whose data plane hangs while its heartbeats go on: its neighbours report LinkFailed,
+// it never does. It is re-formed with at most max_suspect_reforms - 1 times, then evicted with the
+// reason, and the survivors form an epoch without it.
+TEST(CoordinatorLinkFailure, AMemberThatStallsEveryReformIsEvicted) {
+  CoordinatorConfig config = test_config();
+  config.max_suspect_reforms = 3;
+  CoordinatorState s(config);
+  admit(s, {1, 2, 3}, 0);
+  int64_t now = 0;
+  for (int reform = 1; reform <= 3; ++reform) {
+    const uint64_t epoch = s.epoch();
+    now += 1000;
+    for (ConnId c : {1, 2, 3}) s.handle(HeartbeatReceived{c, 1, epoch}, t(now));
+    s.handle(LinkFailedReceived{1, epoch}, t(now));
+    s.handle(LinkFailedReceived{3, epoch}, t(now));  // conn 2 reports nothing
+    now += 3000;
+    for (ConnId c : {1, 2, 3}) s.handle(HeartbeatReceived{c, 2, epoch}, t(now));
+    auto actions = s.handle(Tick{}, t(now));
+    ASSERT_EQ(s.epoch(), epoch + 1);
+    if (reform < 3) {
+      EXPECT_TRUE(s.history().back().reformed);
+      EXPECT_TRUE(only<CloseConnection>(actions).empty());
+      EXPECT_EQ(s.members().size(), 3u);
+    } else {
+      EXPECT_FALSE(s.history().back().reformed);
+      auto closes = only<CloseConnection>(actions);
+      ASSERT_EQ(closes.size(), 1u);
+      EXPECT_EQ(closes[0].conn, 2u);
+      EXPECT_EQ(closes[0].reason.code(), StatusCode::kDeadlineExceeded);
+      EXPECT_NE(closes[0].reason.message().find("re-formed epochs"), std::string::npos)
+          << closes[0].reason.message();
+      EXPECT_EQ(s.members().size(), 2u);
+    }
+  }
+}
+
+// A commit in between is progress: the count starts again.
+TEST(CoordinatorLinkFailure, ACommitResetsTheStallCount) {
+  CoordinatorConfig config = test_config();
+  config.max_suspect_reforms = 2;
+  CoordinatorState s(config);
+  admit(s, {1, 2, 3}, 0);
+  int64_t now = 0;
+  auto reform = [&] {
+    const uint64_t epoch = s.epoch();
+    now += 1000;
+    for (ConnId c : {1, 2, 3}) s.handle(HeartbeatReceived{c, 1, epoch}, t(now));
+    s.handle(LinkFailedReceived{1, epoch}, t(now));
+    now += 3000;
+    for (ConnId c : {1, 2, 3}) s.handle(HeartbeatReceived{c, 2, epoch}, t(now));
+    return s.handle(Tick{}, t(now));
+  };
+  EXPECT_TRUE(only<CloseConnection>(reform()).empty());
+  const wire::OpId op{s.epoch(), 0, 0};
+  for (ConnId c : {1, 2, 3}) s.handle(OpDoneReceived{c, op}, t(now));  // committed
+  EXPECT_TRUE(only<CloseConnection>(reform()).empty()) << "the commit reset the count";
+  EXPECT_EQ(only<CloseConnection>(reform()).size(), 2u) << "then two stalled re-forms evict";
+}
+
+// When every member reports, nobody is a suspect: a link that breaks on its own is re-formed.
+TEST(CoordinatorLinkFailure, NobodyIsEvictedWhenEveryoneReports) {
+  CoordinatorConfig config = test_config();
+  config.max_suspect_reforms = 1;
+  CoordinatorState s(config);
+  admit(s, {1, 2}, 0);
+  const uint64_t epoch = s.epoch();
+  for (ConnId c : {1, 2}) s.handle(LinkFailedReceived{c, epoch}, t(1000));
+  for (ConnId c : {1, 2}) s.handle(HeartbeatReceived{c, 1, epoch}, t(4000));
+  auto actions = s.handle(Tick{}, t(4000));
+  EXPECT_TRUE(only<CloseConnection>(actions).empty());
+  EXPECT_TRUE(s.history().back().reformed);
+  EXPECT_EQ(s.members().size(), 2u);
+}
+
 }  // namespace
 }  // namespace loco::membership::testing

@@ -140,8 +140,8 @@ void check_step(const CoordinatorState& s, const Event& event, const std::vector
     ++stats.epochs;
     ASSERT_EQ(sends.size(), ids.size());
     for (size_t i = 0; i < sends.size(); ++i) {
-      ASSERT_EQ(sends[i].epoch.epoch, s.epoch());
-      ASSERT_EQ(sends[i].epoch.members, s.members());
+      ASSERT_EQ(sends[i].epoch->epoch, s.epoch());
+      ASSERT_EQ(sends[i].epoch->members, s.members());
       ASSERT_EQ(sends[i].conn, ring[i]) << "each member gets its epoch once, in ring order";
     }
     // Survivors first, in their old order; then newcomers in admission (peer id) order.

@@ -37,12 +37,12 @@ TEST(CoordinatorState, SingleJoinGetsWelcomeThenEpochAfterWindow) {
   ASSERT_EQ(actions.size(), 1u);
   auto epoch = std::get<SendEpoch>(actions[0]);
   EXPECT_EQ(epoch.conn, 7u);
-  EXPECT_EQ(epoch.epoch.epoch, 1u);
-  ASSERT_EQ(epoch.epoch.members.size(), 1u);
+  EXPECT_EQ(epoch.epoch->epoch, 1u);
+  ASSERT_EQ(epoch.epoch->members.size(), 1u);
   const wire::Member expected{1, "peer-7", "10.0.0.7", 4007};
-  EXPECT_EQ(epoch.epoch.members[0], expected);
+  EXPECT_EQ(epoch.epoch->members[0], expected);
   EXPECT_EQ(s.epoch(), 1u);
-  EXPECT_EQ(s.members(), epoch.epoch.members);
+  EXPECT_EQ(s.members(), epoch.epoch->members);
   EXPECT_EQ(s.pending_count(), 0u);
   ASSERT_EQ(s.history().size(), 1u);
   EXPECT_EQ(s.history()[0].epoch, 1u);
@@ -66,8 +66,8 @@ TEST(CoordinatorState, JoinsInsideOneWindowMakeOneEpochInAdmissionOrder) {
   auto sends = only<SendEpoch>(s.handle(Tick{}, t(200)));
   EXPECT_EQ(conns_of(sends), (std::vector<ConnId>{30, 10, 20}));
   for (const SendEpoch& e : sends) {
-    EXPECT_EQ(e.epoch.epoch, 1u);
-    EXPECT_EQ(peer_ids(e.epoch.members), (std::vector<uint64_t>{1, 2, 3}));
+    EXPECT_EQ(e.epoch->epoch, 1u);
+    EXPECT_EQ(peer_ids(e.epoch->members), (std::vector<uint64_t>{1, 2, 3}));
   }
   EXPECT_EQ(s.epoch(), 1u);
   EXPECT_EQ(s.history().size(), 1u);
@@ -77,7 +77,7 @@ TEST(CoordinatorState, JoinsOutsideOneWindowMakeSeparateEpochs) {
   CoordinatorState s(test_config());
   auto first = only<SendEpoch>(admit(s, {1}, 0));
   ASSERT_EQ(first.size(), 1u);
-  EXPECT_EQ(first[0].epoch.epoch, 1u);
+  EXPECT_EQ(first[0].epoch->epoch, 1u);
 
   s.handle(HeartbeatReceived{1, 1, 1}, t(300));
   s.handle(join_event(2), t(300));
@@ -85,8 +85,8 @@ TEST(CoordinatorState, JoinsOutsideOneWindowMakeSeparateEpochs) {
   auto second = only<SendEpoch>(s.handle(Tick{}, t(500)));
   EXPECT_EQ(conns_of(second), (std::vector<ConnId>{1, 2}));
   for (const SendEpoch& e : second) {
-    EXPECT_EQ(e.epoch.epoch, 2u);
-    EXPECT_EQ(peer_ids(e.epoch.members), (std::vector<uint64_t>{1, 2}));
+    EXPECT_EQ(e.epoch->epoch, 2u);
+    EXPECT_EQ(peer_ids(e.epoch->members), (std::vector<uint64_t>{1, 2}));
   }
   ASSERT_EQ(s.history().size(), 2u);
   EXPECT_EQ(s.history()[1].joined, std::vector<uint64_t>{2});
@@ -140,8 +140,8 @@ TEST(CoordinatorState, MissingHeartbeatsMeanDeadAtFirstTickPastTimeout) {
   auto sends = only<SendEpoch>(actions);
   ASSERT_EQ(sends.size(), 1u);
   EXPECT_EQ(sends[0].conn, 2u);
-  EXPECT_EQ(sends[0].epoch.epoch, 2u);
-  EXPECT_EQ(peer_ids(sends[0].epoch.members), std::vector<uint64_t>{2});
+  EXPECT_EQ(sends[0].epoch->epoch, 2u);
+  EXPECT_EQ(peer_ids(sends[0].epoch->members), std::vector<uint64_t>{2});
   EXPECT_EQ(s.history().back().died, std::vector<uint64_t>{1});
   EXPECT_TRUE(s.history().back().left.empty());
 
@@ -175,7 +175,7 @@ TEST(CoordinatorState, TwoDeathsInOneTickMakeOneEpoch) {
   auto sends = only<SendEpoch>(actions);
   ASSERT_EQ(sends.size(), 1u);
   EXPECT_EQ(sends[0].conn, 3u);
-  EXPECT_EQ(sends[0].epoch.epoch, 2u);
+  EXPECT_EQ(sends[0].epoch->epoch, 2u);
   EXPECT_EQ(s.epoch(), 2u);
   EXPECT_EQ(s.history().back().died, (std::vector<uint64_t>{1, 2}));
 }
@@ -190,8 +190,8 @@ TEST(CoordinatorState, JoinerRidesAlongWithADeath) {
   auto sends = only<SendEpoch>(actions);
   EXPECT_EQ(conns_of(sends), (std::vector<ConnId>{2, 9}));
   for (const SendEpoch& e : sends) {
-    EXPECT_EQ(e.epoch.epoch, 2u);
-    EXPECT_EQ(peer_ids(e.epoch.members), (std::vector<uint64_t>{2, 3}));
+    EXPECT_EQ(e.epoch->epoch, 2u);
+    EXPECT_EQ(peer_ids(e.epoch->members), (std::vector<uint64_t>{2, 3}));
   }
   EXPECT_EQ(s.pending_count(), 0u);
   EXPECT_EQ(s.history().back().joined, std::vector<uint64_t>{3});
@@ -212,8 +212,8 @@ TEST(CoordinatorState, LeaveMakesAnImmediateEpochAndClosesWithOk) {
   auto sends = only<SendEpoch>(actions);
   EXPECT_EQ(conns_of(sends), (std::vector<ConnId>{1, 3}));
   for (const SendEpoch& e : sends) {
-    EXPECT_EQ(e.epoch.epoch, 2u);
-    EXPECT_EQ(peer_ids(e.epoch.members), (std::vector<uint64_t>{1, 3}));
+    EXPECT_EQ(e.epoch->epoch, 2u);
+    EXPECT_EQ(peer_ids(e.epoch->members), (std::vector<uint64_t>{1, 3}));
   }
   EXPECT_EQ(s.history().back().left, std::vector<uint64_t>{2});
   EXPECT_TRUE(s.history().back().died.empty());
@@ -280,7 +280,7 @@ TEST(CoordinatorState, EveryMemberGetsExactlyOneSendEpochAndRemovedPeersNone) {
   auto actions = s.handle(LeaveRequested{3, ""}, t(310));
   auto sends = only<SendEpoch>(actions);
   EXPECT_EQ(conns_of(sends), (std::vector<ConnId>{1, 2, 4, 5}));
-  for (const SendEpoch& e : sends) EXPECT_EQ(e.epoch.members, s.members());
+  for (const SendEpoch& e : sends) EXPECT_EQ(e.epoch->members, s.members());
   for (const Action& a : actions) {
     if (!std::holds_alternative<CloseConnection>(a)) {
       EXPECT_NE(testing::target(a), 3u);
@@ -294,7 +294,7 @@ TEST(CoordinatorState, EpochNumbersGoUpByOneAndAnEmptySwarmStillCounts) {
   auto expect_next = [&](const std::vector<Action>& actions) {
     ++expected;
     EXPECT_EQ(s.epoch(), expected);
-    for (const SendEpoch& e : only<SendEpoch>(actions)) EXPECT_EQ(e.epoch.epoch, expected);
+    for (const SendEpoch& e : only<SendEpoch>(actions)) EXPECT_EQ(e.epoch->epoch, expected);
   };
   expect_next(admit(s, {1}, 0));
   expect_next(admit(s, {2}, 300));
@@ -349,17 +349,21 @@ TEST(CoordinatorState, PeerIdsAreNeverReused) {
   EXPECT_EQ(std::get<SendWelcome>(s.handle(join_event(2), t(20))[0]).peer_id, 2u);
 }
 
+// The EPOCH message binds before wire::kMaxMembers: with empty names each member takes 18 bytes,
+// so one control frame holds 58,253 of them.
 TEST(CoordinatorState, TooManyPeersAreRefused) {
   CoordinatorState s(test_config());
-  for (ConnId c = 1; c <= wire::kMaxMembers; ++c) {
-    ASSERT_EQ(s.handle(join_event(c), t(0)).size(), 1u);
+  const size_t fit = (wire::kMaxControlPayload - 12) / 18;
+  ASSERT_LT(fit, wire::kMaxMembers);
+  for (ConnId c = 1; c <= fit; ++c) {
+    ASSERT_EQ(s.handle(PeerAuthenticated{c, "", "", 1}, t(0)).size(), 1u);
   }
-  auto actions = s.handle(join_event(wire::kMaxMembers + 1), t(0));
+  auto actions = s.handle(PeerAuthenticated{fit + 1, "", "", 1}, t(0));
   ASSERT_EQ(actions.size(), 1u);
   auto close = std::get<CloseConnection>(actions[0]);
-  EXPECT_EQ(close.conn, wire::kMaxMembers + 1);
+  EXPECT_EQ(close.conn, fit + 1);
   EXPECT_EQ(close.reason.code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(s.pending_count(), wire::kMaxMembers);
+  EXPECT_EQ(s.pending_count(), fit);
 }
 
 TEST(CoordinatorState, HistoryIsBounded) {
@@ -382,6 +386,35 @@ TEST(CoordinatorState, HistoryIsBounded) {
   ASSERT_EQ(s.history().size(), CoordinatorState::kMaxHistory);
   EXPECT_EQ(s.history().back().epoch, s.epoch());
   EXPECT_EQ(s.history().front().epoch, s.epoch() - CoordinatorState::kMaxHistory + 1);
+}
+
+// Members are bounded by the size of the EPOCH message they make, not only by their count: a join
+// that would push it past one control frame is refused, and every SendEpoch shares one encoding.
+TEST(CoordinatorState, JoinsThatWouldOverflowTheEpochMessageAreRefused) {
+  CoordinatorState s(test_config());
+  const std::string name(wire::kMaxNameLen, 'n');
+  const std::string host(wire::kMaxNameLen, 'h');
+  const size_t entry = 8 + 4 + name.size() + 4 + host.size() + 2;
+  const size_t fit = (wire::kMaxControlPayload - 12) / entry;
+  ConnId conn = 1;
+  for (; conn <= fit; ++conn) {
+    auto a = s.handle(PeerAuthenticated{conn, name, host, 1}, t(0));
+    ASSERT_EQ(only<SendWelcome>(a).size(), 1u) << "conn " << conn;
+  }
+  auto refused = s.handle(PeerAuthenticated{conn, name, host, 1}, t(0));
+  auto closes = only<CloseConnection>(refused);
+  ASSERT_EQ(closes.size(), 1u);
+  EXPECT_EQ(closes[0].reason.code(), StatusCode::kResourceExhausted);
+  EXPECT_LE(s.epoch_payload_bytes(), wire::kMaxControlPayload);
+  auto sends = only<SendEpoch>(s.handle(Tick{}, t(300)));
+  ASSERT_EQ(sends.size(), fit);
+  EXPECT_LE(sends[0].encoded->size(), wire::kMaxControlPayload);
+  EXPECT_EQ(*sends[0].encoded, sends[0].epoch->encode());
+  EXPECT_EQ(sends.front().encoded.get(), sends.back().encoded.get()) << "encoded once";
+  // A leave makes room again.
+  s.handle(LeaveRequested{1, "bye"}, t(400));
+  EXPECT_EQ(only<SendWelcome>(s.handle(PeerAuthenticated{conn + 1, name, host, 1}, t(400))).size(),
+            1u);
 }
 
 }  // namespace

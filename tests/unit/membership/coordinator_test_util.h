@@ -48,8 +48,8 @@ inline std::string describe(const Action& a) {
     }
     std::string operator()(const SendEpoch& x) const {
       std::string s =
-          "epoch conn=" + std::to_string(x.conn) + " e=" + std::to_string(x.epoch.epoch) + " [";
-      for (const wire::Member& m : x.epoch.members) s += std::to_string(m.peer_id) + ",";
+          "epoch conn=" + std::to_string(x.conn) + " e=" + std::to_string(x.epoch->epoch) + " [";
+      for (const wire::Member& m : x.epoch->members) s += std::to_string(m.peer_id) + ",";
       return s + "]";
     }
     std::string operator()(const CloseConnection& x) const {

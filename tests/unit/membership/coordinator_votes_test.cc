@@ -129,14 +129,16 @@ TEST(CoordinatorVotesSingle, ALoneMemberCommitsAtOnce) {
   EXPECT_EQ(commit_targets(actions, op), std::vector<ConnId>{5});
 }
 
+// One member opens every vote (it reports first): its own bound drops its oldest first.
 TEST_F(CoordinatorVotes, OpenVotesAreBoundedOldestDroppedFirst) {
+  constexpr size_t kCap = CoordinatorState::kMaxOpenVotesPerPeer;
   const size_t extra = 10;
-  const size_t total = CoordinatorState::kMaxOpenVotes + extra;
+  const size_t total = kCap + extra;
   for (size_t i = 0; i < total; ++i) {
     ASSERT_TRUE(vote(1, wire::OpId{1, 0, i}).empty());
     ASSERT_TRUE(vote(2, wire::OpId{1, 0, i}).empty());
   }
-  EXPECT_EQ(s_.open_vote_count(), CoordinatorState::kMaxOpenVotes);
+  EXPECT_EQ(s_.open_vote_count(), kCap);
 
   // The newest vote survived: member 3 completes it.
   const wire::OpId newest{1, 0, total - 1};
@@ -144,14 +146,31 @@ TEST_F(CoordinatorVotes, OpenVotesAreBoundedOldestDroppedFirst) {
   // The oldest kept one is still complete but for member 3.
   const wire::OpId kept{1, 0, extra};
   EXPECT_EQ(commit_targets(vote(3, kept), kept).size(), 3u);
-  EXPECT_EQ(s_.open_vote_count(), CoordinatorState::kMaxOpenVotes - 2);
+  EXPECT_EQ(s_.open_vote_count(), kCap - 2);
   // The oldest were dropped: member 3's vote only opens a fresh one.
   EXPECT_TRUE(vote(3, wire::OpId{1, 0, 0}).empty());
   EXPECT_TRUE(vote(3, wire::OpId{1, 0, extra - 1}).empty());
-  EXPECT_EQ(s_.open_vote_count(), CoordinatorState::kMaxOpenVotes);
-  // Still bounded when one more opens.
-  EXPECT_TRUE(vote(3, wire::OpId{1, 1, 0}).empty());
-  EXPECT_EQ(s_.open_vote_count(), CoordinatorState::kMaxOpenVotes);
+  EXPECT_EQ(s_.open_vote_count(), kCap);
+  // Member 1 is back at its bound after two more; beyond, its own oldest make room. Member 3's
+  // two stay.
+  for (uint64_t i = 0; i < 10; ++i) EXPECT_TRUE(vote(1, wire::OpId{1, 1, i}).empty());
+  EXPECT_EQ(s_.open_vote_count(), kCap + 2);
+}
+
+// A member that floods made-up OpDones only pushes out its own: the real votes others opened
+// survive and complete.
+TEST_F(CoordinatorVotes, OneMembersFloodOfVotesCannotPushOutTheOthers) {
+  std::vector<wire::OpId> real;
+  for (uint64_t i = 0; i < 100; ++i) {
+    real.push_back(wire::OpId{1, 7, i});
+    ASSERT_TRUE(vote(1, real.back()).empty());
+    ASSERT_TRUE(vote(2, real.back()).empty());
+  }
+  for (uint64_t i = 0; i < 20000; ++i) ASSERT_TRUE(vote(3, wire::OpId{1, 9, i}).empty());
+  EXPECT_LE(s_.open_vote_count(), CoordinatorState::kMaxOpenVotes);
+  for (const wire::OpId& op : real) {
+    EXPECT_EQ(commit_targets(vote(3, op), op).size(), 3u) << "a real vote was pushed out";
+  }
 }
 
 }  // namespace
