@@ -207,5 +207,63 @@ TEST(Hostile, IdleSocketsOnTheChunkPortDoNotKeepFetchersOut) {
   EXPECT_LT(to_ms(now() - t0), 3000);
 }
 
+// A member whose work thread hangs while its heartbeat thread runs: every operation of its ring
+// times out, its neighbours report LINK_FAILED, the ring is re-formed with the same members... and
+// after at most 3 such re-forms it is evicted with a reason, so the others go on without it.
+TEST(Hostile, AMemberWhoseWorkHangsIsEvictedAfterBoundedReforms) {
+  membership::CoordinatorOptions co;
+  co.config.heartbeat_period = milliseconds(100);
+  co.config.heartbeat_timeout = milliseconds(1000);
+  co.config.join_window = milliseconds(50);
+  co.config.max_suspect_reforms = 3;
+  auto coord = membership::Coordinator::start(co);
+  ASSERT_TRUE(coord.ok()) << coord.status().to_string();
+  std::vector<std::unique_ptr<SwarmPeer>> peers;
+  for (int i = 0; i < 3; ++i) {
+    SwarmPeerOptions o;
+    o.peer.coordinator_port = (*coord)->port();
+    o.peer.name = "p" + std::to_string(i);
+    o.comm.deadline.base = milliseconds(400);
+    auto p = SwarmPeer::join(o);
+    ASSERT_TRUE(p.ok()) << p.status().to_string();
+    peers.push_back(std::move(p).value());
+  }
+  for (auto& p : peers) ASSERT_TRUE(p->wait_for_world(3, Deadline::after(seconds(10))).ok());
+  const uint64_t hung_id = peers[2]->peer_id();
+
+  // Peers 0 and 1 keep trying one all-reduce; peer 2 never calls anything (its heartbeats go on).
+  const TimePoint t0 = now();
+  std::vector<Status> last(2);
+  std::vector<int> attempts(2, 0);
+  std::vector<std::vector<float>> bufs(2, std::vector<float>(1000));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      const Deadline deadline = Deadline::after(seconds(30));
+      while (!deadline.expired()) {
+        std::fill(bufs[i].begin(), bufs[i].end(), static_cast<float>(i + 1));
+        ++attempts[i];
+        auto r = peers[i]->comm().all_reduce(bufs[i].data(), 1000, DataType::kF32, ReduceOp::kSum, 5);
+        last[i] = r.status();
+        if (r.ok()) return;
+        std::this_thread::sleep_for(milliseconds(50));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double took_ms = to_ms(now() - t0);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(last[i].ok()) << last[i].to_string();
+    EXPECT_EQ(bufs[i][0], 3.0f) << "the sum of the two survivors";
+    EXPECT_GT(attempts[i], 1);
+  }
+  for (const auto& m : peers[0]->view().members) EXPECT_NE(m.peer_id, hung_id);
+  EXPECT_LT(took_ms, 20000);
+  // The hung peer learns why.
+  Status why = peers[2]->client().wait_for(
+      [](const membership::MembershipView&) { return false; }, Deadline::after(seconds(5)));
+  EXPECT_NE(why.message().find("re-formed epochs"), std::string::npos) << why.to_string();
+}
+
 }  // namespace
 }  // namespace loco::collectives
