@@ -42,8 +42,11 @@ std::vector<StateAction> StateRounds::on_done(ConnId conn, const wire::StateDone
   std::vector<StateAction> out;
   if (!active_ || done.round != active_->round || active_->waiting.erase(conn) == 0) return out;
   const uint64_t reporter = active_->participants.at(conn);
+  const std::set<uint64_t>& mine = active_->donors_of[conn];
   for (uint64_t donor : done.bad_donors) {
-    if (donor == reporter) continue;
+    // An accusation counts only against a donor this round's plan gave the reporter: a member
+    // cannot accuse peers it never fetched from.
+    if (donor == reporter || mine.count(donor) == 0) continue;
     if (bad_reports_.size() < kMaxBadReports) {
       bad_reports_.push_back(BadDonorReport{done.round, reporter, donor});
     }
@@ -103,6 +106,7 @@ void StateRounds::try_start(std::vector<StateAction>& out) {
     // Refused peers answer with STATE_DONE too; a round where every plan is refused leaves the
     // last revision as it was.
     if (plans[i].code == StatusCode::kOk) a.revision = plans[i].revision;
+    for (const wire::StateDonor& d : plans[i].donors) a.donors_of[ring_[i].conn].insert(d.peer_id);
   }
   collected_.clear();
   for (size_t i = 0; i < ring_.size(); ++i) {

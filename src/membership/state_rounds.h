@@ -78,6 +78,7 @@ class StateRounds {
     std::optional<uint64_t> revision;  // unset when every plan was refused
     std::map<ConnId, uint64_t> participants;  // conn -> peer id
     std::set<ConnId> waiting;                 // participants that have not reported done
+    std::map<ConnId, std::set<uint64_t>> donors_of;  // the donors each participant's plan named
   };
   void try_start(std::vector<StateAction>& out);
   void try_complete(std::vector<StateAction>& out);

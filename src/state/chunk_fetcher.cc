@@ -209,7 +209,9 @@ Outcome receive_one(transport::Connection& conn, const FetchChunk& c, Deadline d
   }
   Status s = conn.receive_payload(c.dest, deadline);
   if (!s.ok()) {
-    if (s.code() == StatusCode::kDataLoss) return Outcome::kBadBytes;
+    // A frame checksum failure is the transport's corruption (a flipped bit on the way), not
+    // proof that the donor served wrong bytes: retry elsewhere, never accuse. Only bytes that
+    // arrived intact and do not match the hash (below) count against the donor.
     return s.code() == StatusCode::kDeadlineExceeded ? Outcome::kDeadline : Outcome::kBroken;
   }
   return hash_bytes(c.dest) == c.hash ? Outcome::kDone : Outcome::kBadBytes;

@@ -276,6 +276,24 @@ TEST(StateRounds, NonMemberIsRefusedAndBadDonorIsEvicted) {
   EXPECT_EQ(r.bad_donor_reports()[0].reporter, 3u);
 }
 
+// Accountable accusations: a member in sync (its plan names no donors) cannot get another evicted
+// by claiming it served bad chunks; the reporter's own donors can be.
+TEST(StateRounds, AnAccusationCountsOnlyAgainstTheReportersOwnDonors) {
+  StateRounds r;
+  r.on_members(ring_of({1, 2, 3}));
+  r.on_report(10, peer(1, 1, {1}).report);
+  r.on_report(20, peer(2, 1, {1}).report);
+  auto plans = only<SendStatePlan>(r.on_report(30, peer(3, 1, {2}).report));
+  ASSERT_EQ(plans.size(), 3u);
+  ASSERT_TRUE(plans[0].plan.donors.empty()) << "peer 1 is in sync: nothing to fetch";
+  const uint64_t round = plans[0].plan.round;
+  auto forged = r.on_done(10, wire::StateDone{round, StatusCode::kOk, "", {2, 3}});
+  EXPECT_TRUE(only<EvictPeer>(forged).empty());
+  EXPECT_TRUE(r.bad_donor_reports().empty());
+  auto real = r.on_done(30, wire::StateDone{round, StatusCode::kOk, "", {2}});
+  EXPECT_EQ(only<EvictPeer>(real).size(), 1u);
+}
+
 // ---- codecs ----
 
 TEST(StateMessages, RoundTripAndRejectTruncation) {
