@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sys/stat.h>
+
 #include <set>
 
 #include "support/swarm_harness.h"
@@ -49,6 +51,44 @@ TEST(MembershipIntegration, GracefulLeaveMakesANewEpoch) {
   EXPECT_GT(after["epoch"].get<uint64_t>(), before["epoch"].get<uint64_t>());
   auto leaver = swarm.last_report(2)["peer_id"];
   for (auto& id : after["ring"]) EXPECT_NE(id, leaver);
+}
+
+// `loco secret new` writes a private generated secret that a coordinator and peers then use; it
+// does not overwrite an existing file; a peer whose secret file others may read is refused.
+TEST(MembershipIntegration, GeneratedSecretFileAdmitsPeers) {
+  TempDir dir;
+  const std::string secret = dir.file("swarm.secret");
+  auto run = [&](std::vector<std::string> argv, const std::string& log) {
+    auto p = ChildProcess::spawn(argv, dir.file(log));
+    EXPECT_TRUE(p.ok());
+    if (!p.ok()) return -1;
+    auto e = p->wait(Deadline::after(std::chrono::seconds(20)));
+    return e.ok() && e->exited ? e->code : -1;
+  };
+  ASSERT_EQ(run({loco_bin(), "secret", "new", secret}, "new.log"), 0) << slurp(dir.file("new.log"));
+  struct stat st {};
+  ASSERT_EQ(::stat(secret.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string first = slurp(secret);
+  EXPECT_EQ(run({loco_bin(), "secret", "new", secret}, "again.log"), 1);
+  EXPECT_NE(slurp(dir.file("again.log")).find("--force"), std::string::npos);
+  EXPECT_EQ(slurp(secret), first) << "an existing secret must not be overwritten";
+
+  SwarmHarness swarm(100, 1000, secret);
+  ASSERT_NE(swarm.port(), 0) << swarm.coordinator_log();
+  for (int i = 0; i < 2; ++i) swarm.add_peer("p" + std::to_string(i), {"--secret-file", secret});
+  auto agreed = swarm.wait_agreement({0, 1}, 2, Deadline::after(std::chrono::seconds(20)));
+  ASSERT_FALSE(agreed.is_null()) << swarm.coordinator_log();
+
+  const std::string copy = dir.file("world.secret");
+  { std::ofstream(copy) << first; }
+  ASSERT_EQ(::chmod(copy.c_str(), 0644), 0);
+  EXPECT_NE(run({loco_bin(), "peer", "--coordinator", "127.0.0.1:" + std::to_string(swarm.port()),
+                 "--secret-file", copy, "--report", dir.file("x.jsonl")},
+                "refused.log"),
+            0);
+  EXPECT_NE(slurp(dir.file("refused.log")).find("chmod 600"), std::string::npos)
+      << slurp(dir.file("refused.log"));
 }
 
 }  // namespace

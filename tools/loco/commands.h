@@ -19,6 +19,7 @@ Runner add_bench_command(CLI::App& app);
 Runner add_bench_worker_command(CLI::App& app);
 Runner add_state_worker_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
+Runner add_secret_command(CLI::App& app);
 
 // `loco bench <name>` subcommands register themselves from their own file (cmd_bench.cc adds them):
 //   namespace { Runner add_state(CLI::App& sub) { /* sub.add_option(...) */ return [] { return 0; }; }

@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   add("bench-worker", "one peer of `loco bench` (hidden)", loco::cli::add_bench_worker_command);
   add("state-worker", "one peer of a shared-state swarm (hidden; tests and bench state)",
       loco::cli::add_state_worker_command);
+  add("secret", "`loco secret new FILE`: write a fresh random swarm secret (mode 0600)",
+      loco::cli::add_secret_command);
   add("train", "train one peer against a coordinator (runs loco-train; see `loco train --help`)",
       loco::cli::add_train_command);
   try {

@@ -4,6 +4,8 @@
 #include "membership/auth.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -110,6 +112,8 @@ class LoadSwarmKey : public ::testing::Test {
                 ("loco_auth_test_" + std::to_string(::getpid()) + "_" + info->name() + "_" +
                  std::to_string(files_.size()));
     std::ofstream(path, std::ios::binary) << contents;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write);
     files_.push_back(path);
     return path.string();
   }
@@ -169,6 +173,75 @@ TEST_F(LoadSwarmKey, EmptyFileIsInvalidArgument) {
     ASSERT_FALSE(key.ok());
     EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
   }
+}
+
+TEST_F(LoadSwarmKey, AFileOthersMayReadIsRefused) {
+  const std::string path = write_file("file-secret\n");
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  auto key = load_swarm_key(path);
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(key.status().message().find("chmod 600"), std::string::npos) << key.status().message();
+  EXPECT_NE(key.status().message().find("0644"), std::string::npos) << key.status().message();
+  ASSERT_EQ(::chmod(path.c_str(), 0640), 0);  // group-readable: refused too
+  EXPECT_EQ(load_swarm_key(path).status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_EQ(::chmod(path.c_str(), 0400), 0);
+  EXPECT_TRUE(load_swarm_key(path).ok());
+}
+
+TEST_F(LoadSwarmKey, GeneratedSecretFilesArePrivateFreshAndNotOverwritten) {
+  const std::string path = write_file("");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(write_new_secret_file(path, /*overwrite=*/false).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  EXPECT_EQ(text.rfind("loco-secret-v1:", 0), 0u) << text;
+  EXPECT_EQ(text.size(), 15u + 64u);
+  auto first = load_swarm_key(path);
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_EQ((*first)->bytes, key_of(text).bytes);
+
+  Status again = write_new_secret_file(path, /*overwrite=*/false);
+  EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition) << again.to_string();
+  EXPECT_EQ(load_swarm_key(path)->value().bytes, (*first)->bytes) << "must not be overwritten";
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  ASSERT_TRUE(write_new_secret_file(path, /*overwrite=*/true).ok());
+  auto second = load_swarm_key(path);
+  ASSERT_TRUE(second.ok()) << second.status().to_string() << " (--force must restore mode 0600)";
+  EXPECT_NE((*second)->bytes, (*first)->bytes);
+  EXPECT_NE(generate_secret_text(), generate_secret_text());
+}
+
+TEST(Auth, AMalformedGeneratedSecretIsInvalid) {
+  for (const std::string& bad : std::vector<std::string>{"loco-secret-v1:", "loco-secret-v1:abc",
+                                "loco-secret-v1:" + std::string(63, 'a'),
+                                "loco-secret-v1:" + std::string(64, 'g'),
+                                "loco-secret-v1:" + std::string(66, 'a')}) {
+    auto key = derive_key(bad);
+    ASSERT_FALSE(key.ok()) << bad;
+    EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
+  }
+}
+
+// A passphrase is stretched with Argon2id (libsodium's interactive limits, the fixed loco salt):
+// the key equals crypto_pwhash computed here from the documented parameters.
+TEST(Auth, APassphraseIsStretchedWithArgon2id) {
+  ASSERT_GE(sodium_init(), 0);
+  unsigned char salt[crypto_pwhash_SALTBYTES];
+  const std::string label = "loco/v1/swarm-salt";
+  crypto_generichash(salt, sizeof(salt), reinterpret_cast<const unsigned char*>(label.data()),
+                     label.size(), nullptr, 0);
+  const std::string pass = "correct horse battery staple";
+  std::array<std::byte, 32> expected{};
+  ASSERT_EQ(crypto_pwhash(reinterpret_cast<unsigned char*>(expected.data()), expected.size(),
+                          pass.data(), pass.size(), salt, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13),
+            0);
+  EXPECT_EQ(key_of(pass).bytes, expected);
 }
 
 }  // namespace
