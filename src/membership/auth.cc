@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -52,10 +53,19 @@ Result<SwarmKey> derive_key(std::string_view secret) {
 Result<std::optional<SwarmKey>> load_swarm_key(const std::string& secret_file) {
   std::string secret;
   if (!secret_file.empty()) {
+    std::error_code ec;
+    // An ifstream opens a directory and then reads nothing, which would look like an empty file.
+    if (std::filesystem::is_directory(secret_file, ec)) {
+      return InvalidArgument("secret file '" + secret_file + "' is a directory, not a file");
+    }
     std::ifstream in(secret_file, std::ios::binary);
-    if (!in) return InvalidArgument("cannot read secret file '" + secret_file + "'");
+    if (!in) {
+      return InvalidArgument("cannot read secret file '" + secret_file + "'" +
+                             (std::filesystem::exists(secret_file, ec) ? "" : ": no such file"));
+    }
     std::ostringstream ss;
     ss << in.rdbuf();
+    if (in.bad()) return InvalidArgument("cannot read secret file '" + secret_file + "'");
     secret = ss.str();
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
     if (secret.empty()) return InvalidArgument("secret file '" + secret_file + "' is empty");
