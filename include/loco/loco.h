@@ -4,7 +4,9 @@
  * message for the calling thread. The codes tell the caller what to do next (docs/errors.md):
  * UNAVAILABLE and ABORTED mean "update membership and retry", INVALID_ARGUMENT means "fix the call".
  * Exceptions never cross this boundary. Handles are not thread-safe unless a function says so.
- * Stable: numbers and signatures only ever gain new entries. */
+ * Stable: numbers and signatures only ever gain new entries. Structs with a struct_size may gain
+ * fields at their end only; a struct_size from an older header (down to API version 1's) is
+ * accepted and the fields it lacks take their defaults. */
 #ifndef LOCO_LOCO_H_
 #define LOCO_LOCO_H_
 
@@ -46,7 +48,7 @@ int loco_api_version(void);
 typedef struct loco_coordinator loco_coordinator_t;
 
 typedef struct loco_coordinator_options {
-  uint32_t struct_size;          /* set by loco_coordinator_options_init */
+  uint32_t struct_size;          /* set by loco_coordinator_options_init (or an older header's) */
   const char* host;              /* listen address; default "127.0.0.1" */
   uint16_t port;                 /* 0: pick a free port (see loco_coordinator_port) */
   const char* secret;            /* swarm secret text, or NULL */
@@ -58,8 +60,10 @@ typedef struct loco_coordinator_options {
 
 void loco_coordinator_options_init(loco_coordinator_options_t* options);
 /* Starts a coordinator serving on its own threads.
- * Returns OK, INVALID_ARGUMENT (NULL pointers, bad timings, unreadable secret file), UNAVAILABLE
- * (cannot listen on host:port). */
+ * Returns OK, INVALID_ARGUMENT (NULL pointers, bad timings, unreadable secret file, a struct_size
+ * no header ever had, a host that does not resolve), FAILED_PRECONDITION (host:port is in use),
+ * UNAVAILABLE (cannot listen on host:port otherwise: e.g. a port below 1024 without the right, an
+ * address of no local interface). loco_last_error() names host:port. */
 loco_status_t loco_coordinator_create(const loco_coordinator_options_t* options,
                                       loco_coordinator_t** out);
 /* The bound port; 0 for NULL. */
@@ -74,7 +78,7 @@ void loco_coordinator_destroy(loco_coordinator_t* coordinator);
 typedef struct loco_comm loco_comm_t;
 
 typedef struct loco_comm_options {
-  uint32_t struct_size;          /* set by loco_comm_options_init */
+  uint32_t struct_size;          /* set by loco_comm_options_init (or an older header's) */
   const char* coordinator_host;  /* default "127.0.0.1" */
   uint16_t coordinator_port;     /* required */
   const char* secret;            /* swarm secret text, or NULL */
@@ -93,7 +97,9 @@ loco_status_t loco_comm_create(const loco_comm_options_t* options, loco_comm_t**
  * coordinator's next epoch boundary (see loco_comm_wait_for_world).
  * Returns OK, INVALID_ARGUMENT (NULL), FAILED_PRECONDITION (already connected), UNAVAILABLE
  * (coordinator unreachable), UNAUTHENTICATED (wrong or missing secret), PROTOCOL_MISMATCH,
- * DEADLINE_EXCEEDED (connect_timeout_ms), DATA_LOSS. */
+ * DEADLINE_EXCEEDED (connect_timeout_ms), DATA_LOSS; the data-plane listener on
+ * data_host:data_port fails as loco_coordinator_create's does (INVALID_ARGUMENT: does not resolve,
+ * FAILED_PRECONDITION: in use, UNAVAILABLE: otherwise), its message naming the address. */
 loco_status_t loco_comm_connect(loco_comm_t* comm);
 /* Waits until this peer is a member of an epoch with at least min_world members.
  * Returns OK, INVALID_ARGUMENT, FAILED_PRECONDITION (not connected), DEADLINE_EXCEEDED (timeout_ms;
@@ -219,8 +225,9 @@ typedef struct loco_sync_stats {
 
 /* Creates an empty state served by this peer (a chunk server on the comm's data host). chunk_size
  * 0 means 4 MiB (valid: 4 KiB .. 64 MiB). The state must be destroyed before the comm.
- * Returns OK, INVALID_ARGUMENT (NULL, chunk size), FAILED_PRECONDITION (comm not connected),
- * UNAVAILABLE (cannot listen). */
+ * Returns OK, INVALID_ARGUMENT (NULL, chunk size, a data_host that does not resolve),
+ * FAILED_PRECONDITION (comm not connected, or the data port is in use), UNAVAILABLE (cannot
+ * listen otherwise). */
 loco_status_t loco_state_create(loco_comm_t* comm, size_t chunk_size, loco_state_t** out);
 /* Registers count elements at data under a unique name. per_peer != 0: the buffer may differ
  * between peers (e.g. a data-loader position) and is excluded from parity.

@@ -77,6 +77,28 @@ loco::Result<std::optional<loco::membership::SwarmKey>> key_from(const char* sec
   return loco::membership::load_swarm_key(secret_file != nullptr ? secret_file : "");
 }
 
+// The options structs may gain fields at their end; a caller built against an older header passes
+// a smaller struct_size. `in` is read up to its struct_size (at least kFirstSize, the end of the
+// fields of the first released header), the rest of `out` keeps the defaults of `init`.
+template <typename T>
+loco::Status read_options(const T* in, size_t first_size, void (*init)(T*), const char* init_name,
+                          T* out) {
+  init(out);
+  if (in->struct_size < first_size || in->struct_size > sizeof(T)) {
+    return loco::InvalidArgument("options.struct_size is " + std::to_string(in->struct_size) +
+                                 " (valid: " + std::to_string(first_size) + ".." +
+                                 std::to_string(sizeof(T)) + "): not initialized by " + init_name);
+  }
+  std::memcpy(static_cast<void*>(out), static_cast<const void*>(in), in->struct_size);
+  out->struct_size = sizeof(T);
+  return loco::OkStatus();
+}
+
+// The ends of the last fields of API version 1: these sizes are accepted forever.
+constexpr size_t kCoordinatorOptionsV1 =
+    offsetof(loco_coordinator_options_t, join_window_ms) + sizeof(uint32_t);
+constexpr size_t kCommOptionsV1 = offsetof(loco_comm_options_t, stripes) + sizeof(uint32_t);
+
 loco_status_t connected(const loco_comm_t* comm) {
   if (comm == nullptr) return fail(loco::InvalidArgument("comm is NULL"));
   if (comm->client == nullptr) return fail(loco::FailedPrecondition("comm is not connected"));
@@ -109,13 +131,16 @@ void loco_coordinator_options_init(loco_coordinator_options_t* o) {
   o->join_window_ms = 200;
 }
 
-loco_status_t loco_coordinator_create(const loco_coordinator_options_t* o, loco_coordinator_t** out) {
+loco_status_t loco_coordinator_create(const loco_coordinator_options_t* options,
+                                      loco_coordinator_t** out) {
   return guarded([&]() -> loco_status_t {
-    if (o == nullptr || out == nullptr) return fail(loco::InvalidArgument("NULL argument"));
-    if (o->struct_size != sizeof(*o)) {
-      return fail(loco::InvalidArgument("options not initialized by loco_coordinator_options_init"));
-    }
+    if (options == nullptr || out == nullptr) return fail(loco::InvalidArgument("NULL argument"));
     *out = nullptr;
+    loco_coordinator_options_t copy;
+    loco::Status read = read_options(options, kCoordinatorOptionsV1, loco_coordinator_options_init,
+                                     "loco_coordinator_options_init", &copy);
+    if (!read.ok()) return fail(read);
+    const loco_coordinator_options_t* o = &copy;
     loco::membership::CoordinatorOptions opts;
     opts.host = o->host != nullptr ? o->host : "127.0.0.1";
     opts.port = o->port;
@@ -157,13 +182,15 @@ void loco_comm_options_init(loco_comm_options_t* o) {
   o->stripes = 2;
 }
 
-loco_status_t loco_comm_create(const loco_comm_options_t* o, loco_comm_t** out) {
+loco_status_t loco_comm_create(const loco_comm_options_t* options, loco_comm_t** out) {
   return guarded([&]() -> loco_status_t {
-    if (o == nullptr || out == nullptr) return fail(loco::InvalidArgument("NULL argument"));
-    if (o->struct_size != sizeof(*o)) {
-      return fail(loco::InvalidArgument("options not initialized by loco_comm_options_init"));
-    }
+    if (options == nullptr || out == nullptr) return fail(loco::InvalidArgument("NULL argument"));
     *out = nullptr;
+    loco_comm_options_t copy;
+    loco::Status read = read_options(options, kCommOptionsV1, loco_comm_options_init,
+                                     "loco_comm_options_init", &copy);
+    if (!read.ok()) return fail(read);
+    const loco_comm_options_t* o = &copy;
     if (o->coordinator_port == 0) return fail(loco::InvalidArgument("coordinator_port is 0"));
     auto comm = std::make_unique<loco_comm>();
     auto& peer = comm->options.peer;

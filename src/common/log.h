@@ -7,11 +7,18 @@
 
 #include <string_view>
 
+#include "common/status.h"
+
 namespace loco {
 
-// Sets up the default logger once (idempotent, thread-safe). `name` tags every line.
-void init_logging(std::string_view name);
-void set_log_level(std::string_view level);
+// Sets up the default logger once (idempotent, thread-safe). `name` tags every line. The level is
+// info, or LOCO_LOG_LEVEL's; an unknown LOCO_LOG_LEVEL leaves it at info and returns
+// INVALID_ARGUMENT naming the levels (every call returns the first call's status).
+[[nodiscard]] Status init_logging(std::string_view name);
+// INVALID_ARGUMENT (the level is unchanged) for a name that is not one of trace, debug, info,
+// warn (warning), error (err), critical, off.
+[[nodiscard]] Status set_log_level(std::string_view level);
+[[nodiscard]] Result<spdlog::level::level_enum> parse_log_level(std::string_view level);
 
 }  // namespace loco
 

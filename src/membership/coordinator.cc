@@ -113,7 +113,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::start(CoordinatorOptions optio
   tcp.send_buffer_bytes = 256 << 10;
   tcp.recv_buffer_bytes = 256 << 10;
   auto listener = transport::listen_tcp(c->options_.host, c->options_.port, tcp);
-  if (!listener.ok()) return listener.status().with_context("coordinator listen");
+  if (!listener.ok()) return listener.status().with_context("coordinator");
   c->listener_ = std::move(listener).value();
   c->port_ = c->listener_->port();
   if (!c->options_.key) {
@@ -139,7 +139,8 @@ void Coordinator::stop() {
     std::lock_guard<std::mutex> lock(stop_mu_);
     stop_cv_.notify_all();
   }
-  listener_->close();
+  // A coordinator whose listen failed is destroyed without ever having a listener.
+  if (listener_) listener_->close();
   if (acceptor_.joinable()) acceptor_.join();
   if (ticker_.joinable()) ticker_.join();
   std::map<ConnId, std::shared_ptr<Session>> sessions;

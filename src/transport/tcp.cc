@@ -227,7 +227,11 @@ Result<std::unique_ptr<Listener>> listen_tcp(const std::string& host, uint16_t p
   if (host.empty()) {
     endpoints.emplace_back(tcp::v4(), port);
   } else {
-    LOCO_ASSIGN_OR_RETURN(endpoints, resolve(io, host, port, /*passive=*/true));
+    auto resolved = resolve(io, host, port, /*passive=*/true);
+    if (!resolved.ok()) {
+      return resolved.status().with_context("listen on " + host + ":" + std::to_string(port));
+    }
+    endpoints = std::move(resolved).value();
   }
   Status last;
   for (const tcp::endpoint& ep : endpoints) {

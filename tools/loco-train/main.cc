@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   CLI::App app{"loco-train: one LibTorch training peer of a loco swarm"};
   app.require_subcommand(1, 1);
   std::string log_level;
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (env LOCO_LOG_LEVEL)");
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error, critical or off (env LOCO_LOG_LEVEL; default info)");
   CLI::App* train = app.add_subcommand("train", "train one peer against a coordinator");
   Args a;
   loco::train::SessionConfig c;
@@ -144,8 +145,12 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
-  loco::init_logging("loco-train");
-  if (!log_level.empty()) loco::set_log_level(log_level);
+  loco::Status logging = loco::init_logging("loco-train");
+  if (logging.ok() && !log_level.empty()) logging = loco::set_log_level(log_level);
+  if (!logging.ok()) {
+    std::cerr << "loco-train: " << logging.to_string() << "\n";
+    return 2;
+  }
 
   auto hp = loco::cli::parse_host_port(a.coordinator);
   if (!hp.ok()) {

@@ -163,10 +163,13 @@ Runner add_allreduce(CLI::App& sub) {
                  "rounds of every system, interleaved; each row shows its best round (shared machines)")
       ->capture_default_str()->check(CLI::Range(1, 100));
   ar->add_flag("--keep", args->keep, "keep the run folder (logs, per-rank JSON)");
-  ar->add_flag("--malloc-tuning,!--no-malloc-tuning", args->malloc_tuning,
+  // Two flags: CLI11 shows a "!--no-" negation's value as "{false}", which reads as the default.
+  ar->add_flag_callback("--no-malloc-tuning", [args] { args->malloc_tuning = false; },
+                        "leave glibc's malloc thresholds as they are");
+  ar->add_flag("--malloc-tuning", args->malloc_tuning,
                "set MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ to 1 GiB for every system, so "
-               "per-call temporaries (Open MPI's) are not mmapped and faulted in on every call")
-      ->capture_default_str();
+               "per-call temporaries (Open MPI's) are not mmapped and faulted in on every call "
+               "(default on)");
   return [args, ar]() -> int {
     if (!ar->parsed()) return 2;
     auto sizes = bench::parse_sizes(args->size);

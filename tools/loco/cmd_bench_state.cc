@@ -142,11 +142,11 @@ RunResult run_once(const BenchStateArgs& a, int donors, double mib, const fs::pa
 
 Runner add_state(CLI::App& sub) {
   auto a = std::make_shared<BenchStateArgs>();
-  sub.add_option("--donors", a->donors, "comma-separated donor counts (first is the baseline)");
-  sub.add_option("--size", a->size, "state size (e.g. 256M, 1G)");
-  sub.add_option("--chunk-kib", a->chunk_kib, "chunk size in KiB");
-  sub.add_option("--reps", a->reps, "runs per donor count (the median is reported)");
-  sub.add_option("--rate-mbps", a->rate_mbps, "cap each donor's sending rate, MB/s (0: none)");
+  sub.add_option("--donors", a->donors, "comma-separated donor counts (first is the baseline)")->capture_default_str();
+  sub.add_option("--size", a->size, "state size (e.g. 256M, 1G)")->capture_default_str();
+  sub.add_option("--chunk-kib", a->chunk_kib, "chunk size in KiB")->capture_default_str();
+  sub.add_option("--reps", a->reps, "runs per donor count (the median is reported)")->capture_default_str();
+  sub.add_option("--rate-mbps", a->rate_mbps, "cap each donor's sending rate, MB/s (0: none)")->capture_default_str();
   sub.add_option("--out", a->out_dir, "folder for logs and reports (default: a temporary one)");
   return [a]() -> int {
     std::vector<int> counts;

@@ -209,9 +209,11 @@ Runner add_churn_command(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   app.add_option("--duration-s", args->duration_s, "how long the swarm runs")->capture_default_str()
       ->check(CLI::Range(1.0, 86400.0));
-  app.add_flag("--churn,!--no-churn", args->churn,
-               "kill one peer, stop another and add a new one midway (needs >= 3 peers)")
-      ->capture_default_str();
+  // Two flags rather than "--churn,!--no-churn": CLI11 shows the negation's value as "{false}",
+  // which reads as the default.
+  app.add_flag("--churn", args->churn,
+               "kill one peer, stop another and add a new one midway (needs >= 3 peers; default on)");
+  app.add_flag_callback("--no-churn", [args] { args->churn = false; }, "idle peers only");
   app.add_option("--heartbeat-ms", args->heartbeat_ms, "heartbeat period")->capture_default_str()
       ->check(CLI::Range(1, 60000));
   app.add_option("--heartbeat-timeout-ms", args->heartbeat_timeout_ms,

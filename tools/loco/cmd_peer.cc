@@ -40,7 +40,7 @@ Runner add_peer_command(CLI::App& app) {
   app.add_option("--name", args->name, "a label for logs");
   app.add_option("--report", args->report, "append every epoch seen to this file as a JSON line");
   app.add_option("--duration-s", args->duration_s, "leave after this many seconds (0: run until signalled)")
-      ->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   return [args]() -> int {
     auto hp = parse_host_port(args->coordinator);
     if (!hp.ok()) {

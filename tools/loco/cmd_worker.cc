@@ -109,11 +109,11 @@ Runner add_worker_command(CLI::App& app) {
   auto args = std::make_shared<WorkerArgs>();
   app.add_option("--coordinator", args->coordinator, "coordinator HOST:PORT")->required();
   app.add_option("--report", args->report, "append one JSON line per attempt here")->required();
-  app.add_option("--world", args->world, "wait for this many peers before the first operation");
-  app.add_option("--count", args->count, "fp32 elements per all-reduce");
-  app.add_option("--ops", args->ops, "operations to complete");
-  app.add_option("--op-delay-ms", args->op_delay_ms, "pause between operations");
-  app.add_option("--stripes", args->stripes, "TCP connections per ring link");
+  app.add_option("--world", args->world, "wait for this many peers before the first operation")->capture_default_str();
+  app.add_option("--count", args->count, "fp32 elements per all-reduce")->capture_default_str();
+  app.add_option("--ops", args->ops, "operations to complete")->capture_default_str();
+  app.add_option("--op-delay-ms", args->op_delay_ms, "pause between operations")->capture_default_str();
+  app.add_option("--stripes", args->stripes, "TCP connections per ring link")->capture_default_str();
   return [args]() -> int {
     auto hp = parse_host_port(args->coordinator);
     auto key = load_key("");

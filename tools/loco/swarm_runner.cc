@@ -56,6 +56,26 @@ void stop_children(std::vector<ChildProcess>& children, std::chrono::seconds gra
   }
 }
 
+// What the closing line names: only files with content. With no finished strategy the merged
+// metrics, plot and tables have nothing in them, so a failed first run names summary.json and the
+// failed strategy's folder of peer logs instead.
+std::string run_folder_contents(const std::filesystem::path& out, size_t finished,
+                                const std::filesystem::path& failed_dir) {
+  std::string names;
+  for (const std::string f : {"metrics.jsonl", "summary.json", "plot.svg", "table.md"}) {
+    std::error_code ec;
+    if (finished == 0 && f != "summary.json") continue;
+    const auto size = std::filesystem::file_size(out / f, ec);
+    if (ec || size == 0) continue;
+    names += (names.empty() ? "" : ", ") + f;
+  }
+  if (!failed_dir.empty()) {
+    names += (names.empty() ? "" : "; ") + std::string("the failed run's peer logs in ") +
+             failed_dir.filename().string() + "/";
+  }
+  return names;
+}
+
 }  // namespace
 
 std::string default_trainer_path() {
@@ -248,6 +268,7 @@ int run_all(const RunAllOptions& o, std::vector<StrategySummary>* summaries) {
   std::vector<StrategyRun> runs;
   int code = 0;
   const TimePoint start = now();
+  std::filesystem::path failed_dir;
   for (size_t i = 0; i < o.specs.size(); ++i) {
     SwarmRunOptions r = o.base;
     r.spec = o.specs[i];
@@ -261,6 +282,7 @@ int run_all(const RunAllOptions& o, std::vector<StrategySummary>* summaries) {
     if (!run.ok()) {
       std::cerr << o.command << ": " << r.spec.label << " failed: " << run.status().to_string() << "\n";
       code = exit_code_for(run.status());
+      failed_dir = r.dir;
       break;
     }
     runs.push_back(std::move(run).value());
@@ -280,7 +302,7 @@ int run_all(const RunAllOptions& o, std::vector<StrategySummary>* summaries) {
   }
   if (written.ok()) {
     std::cout << (code == 0 ? "run folder: " : "partial run folder: ") << o.out.string()
-              << " (metrics.jsonl, summary.json, plot.svg, table.md)" << std::endl;
+              << " (" << run_folder_contents(o.out, runs.size(), failed_dir) << ")" << std::endl;
   }
   if (summaries != nullptr) *summaries = std::move(sums);
   return code;

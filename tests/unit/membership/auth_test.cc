@@ -165,6 +165,7 @@ TEST_F(LoadSwarmKey, UnreadableFileIsInvalidArgument) {
   auto key = load_swarm_key(missing.string());
   ASSERT_FALSE(key.ok());
   EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(key.status().message().find("no such file"), std::string::npos);
 }
 
 TEST_F(LoadSwarmKey, EmptyFileIsInvalidArgument) {
@@ -172,7 +173,19 @@ TEST_F(LoadSwarmKey, EmptyFileIsInvalidArgument) {
     auto key = load_swarm_key(write_file(contents));
     ASSERT_FALSE(key.ok());
     EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(key.status().message().find("is empty"), std::string::npos);
   }
+}
+
+// An ifstream opens a directory and reads nothing from it: that used to say "is empty".
+TEST_F(LoadSwarmKey, DirectoryIsInvalidArgumentAndSaysSo) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  auto key = load_swarm_key(dir);
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(key.status().message().find("is a directory"), std::string::npos)
+      << key.status().to_string();
+  EXPECT_EQ(key.status().message().find("empty"), std::string::npos) << key.status().to_string();
 }
 
 TEST_F(LoadSwarmKey, AFileOthersMayReadIsRefused) {

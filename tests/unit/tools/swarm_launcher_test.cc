@@ -84,7 +84,10 @@ TEST_F(SwarmLauncher, TwoStrategiesWriteTheRunFolder) {
   EXPECT_EQ(summary["run"]["complete"], true);
   std::string svg = slurp(out / "plot.svg");
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
-  EXPECT_NE(output_.find("run folder: "), std::string::npos) << output_;
+  EXPECT_NE(output_.find("run folder: " + out.string() +
+                         " (metrics.jsonl, summary.json, plot.svg, table.md)"),
+            std::string::npos)
+      << output_;
   EXPECT_NE(output_.find("diloco H=5"), std::string::npos) << output_;
 }
 
@@ -106,6 +109,11 @@ TEST_F(SwarmLauncher, ChildCrashIsReported) {
   ExitInfo e = run({"--peers", "2", "--steps", "50", "--fake-mode", "crash"});
   EXPECT_TRUE(e.exited && e.code == 1) << e.to_string() << "\n" << output_;
   EXPECT_NE(output_.find("simulated crash"), std::string::npos) << output_;
+  // No strategy finished: the closing line names no empty file, and points at the peer logs.
+  EXPECT_NE(output_.find("partial run folder: "), std::string::npos) << output_;
+  EXPECT_EQ(output_.find("plot.svg"), std::string::npos) << output_;
+  EXPECT_EQ(output_.find("metrics.jsonl"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("the failed run's peer logs in ddp/"), std::string::npos) << output_;
 }
 
 TEST_F(SwarmLauncher, BadOptionsFailClearly) {
