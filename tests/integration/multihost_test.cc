@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <thread>
 
 #include "support/wan_lab.h"
 
@@ -152,6 +153,33 @@ TEST(MultiHost, AdvertiseThroughAPortForward) {
   s.expect_all_verified(3, 2, seconds(45));
   // The coordinator was told the forwarded port, not the listening one.
   EXPECT_NE(slurp(s.dir.file("coordinator.log")).find(":39600"), std::string::npos) << s.logs();
+}
+
+// (b) The same advertised port without the forward: the ring cannot form, and both ends learn
+// why in words: the unreachable peer (b) is told who could not reach it at which address, and the
+// coordinator logs the pair.
+TEST(MultiHost, UnreachableAdvertisedAddressIsDiagnosed) {
+  WanLab lab("mhe", wan_topology("two-hosts.conf"));
+  LAB_OR_SKIP(lab);
+  Swarm s;
+  ASSERT_TRUE(s.start_coordinator(lab, "a", "0.0.0.0:0")) << s.logs();
+  const std::string coord = lab.addr("a") + ":" + std::to_string(s.port);
+  const std::string advertised = lab.addr("b") + ":39601";
+  s.start_worker(lab, "a", coord, 2, 1);
+  s.start_worker(lab, "b", coord, 2, 1, {"--listen", "0.0.0.0:29601", "--advertise", advertised});
+  const std::string want = "could not reach you at " + advertised + " (connection refused)";
+  const Deadline deadline = Deadline::after(seconds(40));
+  while (!deadline.expired() && slurp(s.dir.file("w1.log")).find(want) == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string b_log = slurp(s.dir.file("w1.log"));
+  EXPECT_NE(b_log.find(want), std::string::npos) << s.logs();
+  EXPECT_NE(b_log.find("set --advertise"), std::string::npos) << s.logs();
+  EXPECT_NE(slurp(s.dir.file("coordinator.log")).find("could not reach peer"), std::string::npos)
+      << s.logs();
+  // The dialing side (a) says whom it could not reach, too.
+  EXPECT_NE(slurp(s.dir.file("w0.log")).find("could not reach the next peer"), std::string::npos)
+      << s.logs();
 }
 
 // (c) An IPv6 coordinator address in brackets; the peers listen on :: and are advertised by the
