@@ -280,16 +280,17 @@ Status Mesh::dial_stripe(EpochLinks& links, uint64_t my_id, size_t stripe, Deadl
   Duration backoff = std::chrono::milliseconds(5);
   Status last = Unavailable("no attempt made");
   bool reached = false;  // a dial connected at least once
+  bool refused = false;  // some attempt was refused (the last one may just have run out of time)
   for (;;) {
     if (links.failed()) return links.status();
     if (deadline.expired()) {
       if (!reached && unreachable_listener_) {
         const std::string text = last.message();
-        const std::string cause =
-            text.find("refused") != std::string::npos ? "connection refused"
-            : last.code() == StatusCode::kDeadlineExceeded || text.find("timed out") != std::string::npos
-                ? "timed out"
-                : text;
+        const bool timed_out = last.code() == StatusCode::kDeadlineExceeded ||
+                               text.find("timed out") != std::string::npos;
+        const std::string cause = refused     ? "connection refused"
+                                  : timed_out ? "timed out"
+                                              : text;
         const bool v6 = next.data_host.find(':') != std::string::npos;
         const std::string address = (v6 ? "[" + next.data_host + "]" : next.data_host) + ":" +
                                     std::to_string(next.data_port);
@@ -303,6 +304,7 @@ Status Mesh::dial_stripe(EpochLinks& links, uint64_t my_id, size_t stripe, Deadl
         dialer_(next.data_host, next.data_port, attempt);
     if (!dialed.ok()) {
       last = dialed.status();
+      if (last.message().find("refused") != std::string::npos) refused = true;
       std::this_thread::sleep_for(backoff);
       backoff = std::min<Duration>(backoff * 2, std::chrono::milliseconds(100));
       continue;

@@ -281,7 +281,8 @@ void Coordinator::serve(std::shared_ptr<Session> session) {
     }
   }
   LOCO_LOG_INFO("peer '{}' (conn {}) data plane at {}:{}{}", hello->name, s.id, data_host,
-                hello->data_port, hello->data_host.empty() ? " (the address it connected from)" : "");
+                hello->data_port,
+                hello->data_host.empty() ? " (the address it connected from)" : "");
   dispatch(PeerAuthenticated{s.id, hello->name, data_host, hello->data_port});
   Status why;
   for (;;) {
@@ -396,8 +397,8 @@ void Coordinator::tell_unreachable(ConnId reporter, const wire::LinkFailed& lf) 
       }
     }
   }
-  LOCO_LOG_WARN("epoch {}: peer {} ('{}') could not reach peer {} ('{}') at {} ({}): that peer must "
-                "set --advertise or open the port",
+  LOCO_LOG_WARN("epoch {}: peer {} ('{}') could not reach peer {} ('{}') at {} ({}): that peer "
+                "must set --advertise or open the port",
                 lf.epoch, pu.from_peer, pu.from_name, lf.unreachable_peer, target_name, lf.address,
                 lf.cause);
   if (target != 0 && pu.from_peer != 0) {

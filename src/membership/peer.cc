@@ -169,8 +169,8 @@ Status PeerClient::vote(const wire::OpId& op, Deadline deadline) {
 
 void PeerClient::report_link_failure(uint64_t epoch, const std::string& reason) {
   if (stopping_ || !health().ok()) return;
-  Status s = conn_->send(wire::MsgType::kLinkFailed, wire::LinkFailed{epoch, reason, 0, "", ""}.encode(),
-                         Deadline::after(kSendTimeout));
+  const wire::LinkFailed lf{epoch, reason, 0, "", ""};
+  Status s = conn_->send(wire::MsgType::kLinkFailed, lf.encode(), Deadline::after(kSendTimeout));
   if (!s.ok()) LOCO_LOG_DEBUG("link failure report: {}", s.to_string());
 }
 

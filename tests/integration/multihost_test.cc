@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "support/wan_lab.h"
 
@@ -32,8 +33,8 @@ struct Swarm {
   // Starts `loco coordinator` inside `host` listening on `listen`.
   bool start_coordinator(WanLab& lab, const std::string& host, const std::string& listen) {
     auto c = ChildProcess::spawn(
-        lab.in(host, {loco_bin(), "coordinator", "--listen", listen, "--port-file", dir.file("port"),
-                      "--secret-file", secret_file(), "--heartbeat-ms", "200",
+        lab.in(host, {loco_bin(), "coordinator", "--listen", listen, "--port-file",
+                      dir.file("port"), "--secret-file", secret_file(), "--heartbeat-ms", "200",
                       "--heartbeat-timeout-ms", "3000", "--join-window-ms", "200"}),
         dir.file("coordinator.log"));
     if (!c.ok()) return false;
@@ -46,10 +47,13 @@ struct Swarm {
                     int ops, const std::vector<std::string>& extra = {}) {
     const std::string name = "w" + std::to_string(workers.size());
     reports.push_back(dir.file(name + ".jsonl"));
-    std::vector<std::string> argv = {loco_bin(), "worker", "--coordinator", coord,
-                                     "--secret-file", secret_file(), "--report", reports.back(),
-                                     "--world", std::to_string(world), "--count", "65536",
-                                     "--ops", std::to_string(ops)};
+    std::vector<std::string> argv = {loco_bin(),      "worker",
+                                     "--coordinator", coord,
+                                     "--secret-file", secret_file(),
+                                     "--report",      reports.back(),
+                                     "--world",       std::to_string(world),
+                                     "--count",       "65536",
+                                     "--ops",         std::to_string(ops)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto c = ChildProcess::spawn(lab.in(host, argv), dir.file(name + ".log"));
     if (c.ok()) workers.push_back(std::move(c).value());
@@ -86,19 +90,16 @@ struct Swarm {
   }
 };
 
-#define LAB_OR_SKIP(lab)                                          \
+#define LAB_OR_SKIP(lab)                                                 \
   if (!(lab).skip_reason().empty()) GTEST_SKIP() << (lab).skip_reason(); \
   ASSERT_TRUE((lab).up()) << (lab).error()
 
 TEST(MultiHostCli, CoordinatorErrorsNameTheBadPart) {
   TempDir dir;
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"[::1:7000", "without a closing ']'"},
-      {"::1:7000", "needs brackets"},
-      {"10.0.0.1:port", "'port' is not a number"},
-      {"10.0.0.1:70000", "above 65535"},
-      {"coordinator.example", "the port is missing"},
-      {"[::1]7000", "expected ':PORT' after ']'"},
+      {"[::1:7000", "without a closing ']'"},         {"::1:7000", "needs brackets"},
+      {"10.0.0.1:port", "'port' is not a number"},    {"10.0.0.1:70000", "above 65535"},
+      {"coordinator.example", "the port is missing"}, {"[::1]7000", "expected ':PORT' after ']'"},
   };
   for (const auto& [coord, want] : cases) {
     auto c = ChildProcess::spawn(
@@ -109,6 +110,24 @@ TEST(MultiHostCli, CoordinatorErrorsNameTheBadPart) {
     EXPECT_EQ(exit->code, 2) << coord;
     EXPECT_NE(slurp(dir.file("log")).find(want), std::string::npos)
         << coord << ": " << slurp(dir.file("log"));
+  }
+  // --listen and --advertise say what is wrong with them, too.
+  const std::vector<std::tuple<std::string, std::string, std::string>> addr_cases = {
+      {"--listen", "0.0.0.0:29510-29500", "the range must be FIRST-LAST"},
+      {"--listen", ":29500", "the host is missing"},
+      {"--advertise", "0.0.0.0:29500", "peers cannot dial 0.0.0.0"},
+      {"--advertise", "[fd00::1:29500", "without a closing ']'"},
+  };
+  for (const auto& [flag, value, want] : addr_cases) {
+    auto c = ChildProcess::spawn({loco_bin(), "worker", "--coordinator", "10.0.0.1:7000", flag,
+                                  value, "--report", dir.file("r")},
+                                 dir.file("log"));
+    ASSERT_TRUE(c.ok());
+    auto exit = c->wait(Deadline::after(seconds(10)));
+    ASSERT_TRUE(exit.ok());
+    EXPECT_EQ(exit->code, 2) << flag << " " << value;
+    EXPECT_NE(slurp(dir.file("log")).find(want), std::string::npos)
+        << flag << " " << value << ": " << slurp(dir.file("log"));
   }
   // issue 17: `loco worker` takes --secret-file, and a bad one is named.
   auto c = ChildProcess::spawn({loco_bin(), "worker", "--coordinator", "127.0.0.1:9",
@@ -137,12 +156,14 @@ TEST(MultiHost, TwoHostsWithOnlyCoordinatorAndSecret) {
 // (b) Host b's data plane listens on 29600 but is reachable only as 10.79.0.2:39600 (a DNAT in
 // b's namespace, as a NAT or a container's port mapping would do): --advertise makes the ring form.
 TEST(MultiHost, AdvertiseThroughAPortForward) {
-  if (shell_output("command -v nft").empty()) GTEST_SKIP() << "nft is missing: apt-get install nftables";
+  if (shell_output("command -v nft").empty())
+    GTEST_SKIP() << "nft is missing: apt-get install nftables";
   WanLab lab("mhb", wan_topology("two-hosts.conf"));
   LAB_OR_SKIP(lab);
-  ASSERT_EQ(lab.sh("b", "nft add table ip nat && "
-                        "nft add chain ip nat pre { type nat hook prerouting priority -100 \\; } && "
-                        "nft add rule ip nat pre tcp dport 39600 redirect to :29600"),
+  ASSERT_EQ(lab.sh("b",
+                   "nft add table ip nat && "
+                   "nft add chain ip nat pre { type nat hook prerouting priority -100 \\; } && "
+                   "nft add rule ip nat pre tcp dport 39600 redirect to :29600"),
             0);
   Swarm s;
   ASSERT_TRUE(s.start_coordinator(lab, "a", "0.0.0.0:0")) << s.logs();

@@ -86,7 +86,9 @@ class WanLab {
 
  private:
   std::string env() const { return "WAN_LAB=" + lab_ + " "; }
-  int run(const std::string& args) { return std::system((env() + wan_lab_script() + " " + args).c_str()); }
+  int run(const std::string& args) {
+    return std::system((env() + wan_lab_script() + " " + args).c_str());
+  }
 
   std::string lab_, ip_, skip_, error_, up_log_;
   bool up_ = false;

@@ -29,7 +29,8 @@ Result<Split> split_host(const std::string& text, const std::string& what) {
   if (!text.empty() && text.front() == '[') {
     const size_t close = text.find(']');
     if (close == std::string::npos) {
-      return InvalidArgument(what + " '" + text + "': '[' without a closing ']' (want [ADDR]:PORT)");
+      return InvalidArgument(what + " '" + text +
+                             "': '[' without a closing ']' (want [ADDR]:PORT)");
     }
     out.host = text.substr(1, close - 1);
     if (out.host.empty()) return InvalidArgument(what + " '" + text + "': empty host in brackets");
@@ -50,7 +51,8 @@ Result<Split> split_host(const std::string& text, const std::string& what) {
   out.host = text.substr(0, first);
   if (first != std::string::npos) out.rest = text.substr(first + 1);
   if (out.host.find_first_of(" /\\@") != std::string::npos) {
-    return InvalidArgument(what + " '" + text + "': the host '" + out.host + "' is not a name or address");
+    return InvalidArgument(what + " '" + text + "': the host '" + out.host +
+                           "' is not a name or address");
   }
   return out;
 }
@@ -80,7 +82,8 @@ void add_swarm_flags(CLI::App& app, SwarmFlags& f, bool data_plane) {
 Result<HostPort> parse_endpoint(const std::string& text, const std::string& what) {
   if (text.empty()) return InvalidArgument(what + ": empty (want HOST:PORT)");
   LOCO_ASSIGN_OR_RETURN(Split s, split_host(text, what));
-  if (!s.rest) return InvalidArgument(what + " '" + text + "': the port is missing (want HOST:PORT)");
+  if (!s.rest)
+    return InvalidArgument(what + " '" + text + "': the port is missing (want HOST:PORT)");
   HostPort hp;
   hp.host = s.host.empty() ? "127.0.0.1" : s.host;
   LOCO_ASSIGN_OR_RETURN(hp.port, parse_port(*s.rest, what, text));
@@ -100,7 +103,8 @@ Result<ListenSpec> parse_listen(const std::string& text) {
   if (dash != std::string::npos) {
     LOCO_ASSIGN_OR_RETURN(l.port_last, parse_port(s.rest->substr(dash + 1), what, text));
     if (l.port == 0 || l.port_last <= l.port) {
-      return InvalidArgument(what + " '" + text + "': the range must be FIRST-LAST with 0 < FIRST < LAST");
+      return InvalidArgument(what + " '" + text +
+                             "': the range must be FIRST-LAST with 0 < FIRST < LAST");
     }
   }
   return l;

@@ -82,7 +82,9 @@ inline Leave leave() {
 inline OpId op() { return {0x1111222233334444ull, 0xAAAABBBBCCCCDDDDull, 7}; }
 inline OpDone op_done() { return {op()}; }
 inline OpCommit op_commit() { return {{op().epoch, op().tag, op().seq + 1}}; }
-inline LinkFailed link_failed() { return {0x0102030405060708ull, "recv from 10.0.0.2:9000: reset"}; }
+inline LinkFailed link_failed() {
+  return {0x0102030405060708ull, "recv from 10.0.0.2:9000: reset", 0, "", ""};
+}
 inline LinkFailed link_unreachable() {
   return {7, "could not link to the next peer 3", 3, "10.0.0.3:29500", "connection refused"};
 }
