@@ -129,6 +129,13 @@ TEST(MultiHostTrain, DilocoOnALossyLabSurvivesAKillAndAJoin) {
   }
   EXPECT_EQ(hashes[0], hashes[1]);
   EXPECT_EQ(hashes[0], hashes[2]);
+  // The survivors trained in a world of 2 after the kill and of 3 again after the join.
+  bool saw2 = false, saw3_after = false;
+  for (auto& e : t.events(0, "sync")) {
+    if (e["world"] == 2) saw2 = true;
+    if (saw2 && e["world"] == 3) saw3_after = true;
+  }
+  EXPECT_TRUE(saw2 && saw3_after) << t.logs();
   // The joiner received the state over the lab (a receive-only sync that fetched bytes).
   auto syncs = t.events(3, "state_sync");
   ASSERT_FALSE(syncs.empty()) << t.logs();
