@@ -85,9 +85,21 @@ typedef struct loco_comm_options {
   const char* secret_file;       /* or a file; NULL and no secret: env LOCO_SECRET, else none */
   const char* name;              /* a label for logs; may be NULL */
   uint32_t connect_timeout_ms;   /* default 10000 */
-  const char* data_host;         /* data-plane listen address peers dial; default "127.0.0.1" */
-  uint16_t data_port;            /* 0: an ephemeral port */
+  const char* data_host;         /* data plane and state chunk server listen here; NULL (the
+                                    default): 127.0.0.1 for a loopback coordinator, else 0.0.0.0
+                                    (:: for an IPv6 one); "0.0.0.0"/"::": every interface */
+  uint16_t data_port;            /* 0: an ephemeral port (the chunk server's is ephemeral too);
+                                    else the data plane takes it and the chunk server the next free
+                                    port up to data_port_last (or data_port + 1) */
   uint32_t stripes;              /* TCP connections per ring link; default 2 (raise on long links) */
+  /* Appended fields (older, smaller struct_size values leave them at their defaults). */
+  uint16_t data_port_last;       /* > data_port: a port range for firewalled hosts; 0: none */
+  const char* advertise_host;    /* what other peers dial (a NAT's public address); NULL: data_host
+                                    unless it listens on every interface, else the address the
+                                    coordinator sees this peer connect from */
+  uint16_t advertise_port;       /* the data-plane port other peers dial when a NAT or container
+                                    maps it to another; 0: the listening port. The chunk server's
+                                    port is advertised shifted by as much. */
 } loco_comm_options_t;
 
 void loco_comm_options_init(loco_comm_options_t* options);

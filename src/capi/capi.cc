@@ -178,7 +178,7 @@ void loco_comm_options_init(loco_comm_options_t* o) {
   o->struct_size = sizeof(*o);
   o->coordinator_host = "127.0.0.1";
   o->connect_timeout_ms = 10000;
-  o->data_host = "127.0.0.1";
+  o->data_host = nullptr;  // chosen from the coordinator's address (loco.h)
   o->stripes = 2;
 }
 
@@ -201,8 +201,24 @@ loco_status_t loco_comm_create(const loco_comm_options_t* options, loco_comm_t**
     peer.key = *key;
     peer.name = o->name != nullptr ? o->name : "";
     peer.connect_timeout = std::chrono::milliseconds(o->connect_timeout_ms);
-    comm->options.mesh.listen_host = o->data_host != nullptr ? o->data_host : "127.0.0.1";
-    comm->options.mesh.listen_port = o->data_port;
+    auto& mesh = comm->options.mesh;
+    const std::string coord = peer.coordinator_host;
+    if (o->data_host != nullptr && *o->data_host != '\0') {
+      mesh.listen_host = o->data_host;
+    } else if (coord == "localhost" || coord == "::1" || coord.rfind("127.", 0) == 0) {
+      mesh.listen_host = coord == "::1" ? "::1" : "127.0.0.1";
+    } else {
+      mesh.listen_host = coord.find(':') != std::string::npos ? "::" : "0.0.0.0";
+    }
+    mesh.listen_port = o->data_port;
+    mesh.listen_port_last = o->data_port_last;
+    if (o->data_port_last != 0 && o->data_port_last <= o->data_port) {
+      return fail(loco::InvalidArgument("data_port_last must be above data_port (or 0)"));
+    }
+    if (o->advertise_host != nullptr && *o->advertise_host != '\0') {
+      peer.data_host = o->advertise_host;
+    }
+    comm->options.advertise_port = o->advertise_port;
     if (o->stripes == 0 || o->stripes > 64) return fail(loco::InvalidArgument("stripes must be 1..64"));
     comm->options.mesh.stripes = o->stripes;
     *out = comm.release();
@@ -431,9 +447,8 @@ loco_status_t loco_state_create(loco_comm_t* comm, size_t chunk_size, loco_state
     if (chunk_size < (4u << 10) || chunk_size > (64u << 20)) {
       return fail(loco::InvalidArgument("chunk size must be between 4 KiB and 64 MiB"));
     }
-    loco::state::StateSyncOptions so;
-    so.listen_host = comm->options.mesh.listen_host;
-    if (comm->options.peer.key) so.key = comm->options.peer.key->bytes;
+    loco::state::StateSyncOptions so =
+        loco::state::state_sync_options_for(comm->options, comm->peer->data_port());
     auto sync = loco::state::StateSync::create(*comm->client, so);
     if (!sync.ok()) return fail(sync.status());
     auto st = std::make_unique<loco_state>();

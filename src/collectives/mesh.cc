@@ -24,7 +24,8 @@ std::string peer_text(const wire::Member& m) {
 Result<std::unique_ptr<Mesh>> Mesh::listen_tcp(MeshOptions options) {
   LOCO_ASSIGN_OR_RETURN(
       std::unique_ptr<transport::Listener> listener,
-      transport::listen_tcp(options.listen_host, options.listen_port, options.tcp));
+      transport::listen_tcp_range(options.listen_host, options.listen_port,
+                                 options.listen_port_last, options.tcp));
   const transport::TcpOptions tcp = options.tcp;
   MeshDialer dialer = [tcp](const std::string& host, uint16_t port, Deadline deadline) {
     return transport::dial_tcp(host, port, deadline, tcp);
@@ -323,9 +324,23 @@ Status Mesh::dial_stripe(EpochLinks& links, uint64_t my_id, size_t stripe, Deadl
   const wire::Member& next = links.next();
   Duration backoff = std::chrono::milliseconds(5);
   Status last = Unavailable("no attempt made");
+  bool reached = false;  // a dial connected at least once
+  bool refused = false;  // some attempt was refused (the last one may just have run out of time)
   for (;;) {
     if (links.failed()) return links.status();
     if (deadline.expired()) {
+      if (!reached && unreachable_listener_) {
+        const std::string text = last.message();
+        const bool timed_out = last.code() == StatusCode::kDeadlineExceeded ||
+                               text.find("timed out") != std::string::npos;
+        const std::string cause = refused     ? "connection refused"
+                                  : timed_out ? "timed out"
+                                              : text;
+        const bool v6 = next.data_host.find(':') != std::string::npos;
+        const std::string address = (v6 ? "[" + next.data_host + "]" : next.data_host) + ":" +
+                                    std::to_string(next.data_port);
+        unreachable_listener_(links.epoch(), next, address, cause);
+      }
       return Unavailable("could not link to the next " + peer_text(next) + " for epoch " +
                          std::to_string(links.epoch()) + ": " + last.to_string());
     }
@@ -334,10 +349,12 @@ Status Mesh::dial_stripe(EpochLinks& links, uint64_t my_id, size_t stripe, Deadl
         dialer_(next.data_host, next.data_port, attempt);
     if (!dialed.ok()) {
       last = dialed.status();
+      if (last.message().find("refused") != std::string::npos) refused = true;
       std::this_thread::sleep_for(backoff);
       backoff = std::min<Duration>(backoff * 2, std::chrono::milliseconds(100));
       continue;
     }
+    reached = true;
     std::unique_ptr<transport::Connection> conn = std::move(*dialed);
     PeerHello hello;
     hello.epoch = links.epoch();

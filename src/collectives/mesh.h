@@ -52,6 +52,7 @@ enum class PayloadChecksum : uint8_t {
 struct MeshOptions {
   std::string listen_host = "127.0.0.1";  // data-plane listener; "0.0.0.0" for every interface
   uint16_t listen_port = 0;               // 0: an ephemeral port (see port())
+  uint16_t listen_port_last = 0;  // > listen_port: the first free port of listen_port..this
   size_t stripes = 2;  // TCP connections per direction and neighbour (raise for long fat links)
   std::optional<LinkKey> key;             // swarm key: links are authenticated when set
   Duration connect_timeout = std::chrono::seconds(10);   // to form one epoch's links
@@ -89,6 +90,15 @@ class Mesh {
   // broken link or an operation deadline. Set before the first set_epoch.
   void set_failure_listener(std::function<void(uint64_t epoch, const Status&)> listener) {
     failure_listener_ = std::move(listener);
+  }
+  // Told (on the dialing thread, before the failure listener) when the next peer's data plane
+  // could not be reached at all within connect_timeout: its address ("host:port") and the cause
+  // ("connection refused", "timed out", or the dial error). Set before the first set_epoch.
+  using UnreachableListener = std::function<void(uint64_t epoch, const wire::Member& next,
+                                                 const std::string& address,
+                                                 const std::string& cause)>;
+  void set_unreachable_listener(UnreachableListener listener) {
+    unreachable_listener_ = std::move(listener);
   }
   // The current epoch's links (null before the first set_epoch).
   std::shared_ptr<EpochLinks> current() const;
@@ -131,6 +141,7 @@ class Mesh {
   const uint16_t port_;
 
   std::function<void(uint64_t, const Status&)> failure_listener_;
+  UnreachableListener unreachable_listener_;
   mutable std::mutex mu_;
   uint64_t epoch_ = 0;
   uint64_t my_id_ = 0;

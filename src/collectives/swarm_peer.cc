@@ -3,6 +3,8 @@
 
 #include <thread>
 
+#include "common/log.h"
+
 namespace loco::collectives {
 
 // Commit votes through the coordinator.
@@ -21,7 +23,7 @@ Result<std::unique_ptr<SwarmPeer>> SwarmPeer::join(SwarmPeerOptions options) {
   auto mesh = Mesh::listen_tcp(options.mesh);
   if (!mesh.ok()) return mesh.status().with_context("data-plane listener");
   p->mesh_ = std::move(mesh).value();
-  options.peer.data_port = p->mesh_->port();
+  options.peer.data_port = options.advertise_port != 0 ? options.advertise_port : p->mesh_->port();
   if (options.peer.data_host.empty() && options.mesh.listen_host != "0.0.0.0" &&
       options.mesh.listen_host != "::") {
     options.peer.data_host = options.mesh.listen_host;
@@ -34,6 +36,17 @@ Result<std::unique_ptr<SwarmPeer>> SwarmPeer::join(SwarmPeerOptions options) {
   p->client_slot_ = client_slot;
   p->mesh_->set_failure_listener([client_slot](uint64_t epoch, const Status& why) {
     if (membership::PeerClient* c = client_slot->load()) c->report_link_failure(epoch, why.to_string());
+  });
+  // The next peer never answered at its advertised address: say so, so that the coordinator can
+  // tell that peer in words (wire::PeerUnreachable) instead of re-forming the ring in silence.
+  p->mesh_->set_unreachable_listener([client_slot](uint64_t epoch, const wire::Member& next,
+                                                   const std::string& address,
+                                                   const std::string& cause) {
+    LOCO_LOG_ERROR("could not reach the next peer {} ('{}') at {} ({}) for epoch {}", next.peer_id,
+                   next.name, address, cause, epoch);
+    if (membership::PeerClient* c = client_slot->load()) {
+      c->report_unreachable(epoch, next.peer_id, address, cause);
+    }
   });
   auto user_listener = options.peer.on_epoch;
   options.peer.on_epoch = [mesh_ptr, user_listener](const membership::MembershipView& v) {
@@ -52,6 +65,8 @@ Result<std::unique_ptr<SwarmPeer>> SwarmPeer::join(SwarmPeerOptions options) {
   p->comm_ = std::make_unique<Communicator>(*p->mesh_, *p->voter_, options.comm);
   return p;
 }
+
+uint16_t SwarmPeer::data_port() const { return mesh_->port(); }
 
 SwarmPeer::~SwarmPeer() {
   if (client_slot_) client_slot_->store(nullptr);

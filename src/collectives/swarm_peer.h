@@ -17,6 +17,9 @@ namespace loco::collectives {
 
 struct SwarmPeerOptions {
   membership::PeerOptions peer;  // coordinator address, key, name; data_port is filled in
+  // The data-plane port other peers dial when it differs from the one the mesh listens on (a NAT
+  // or a container's port mapping); 0: the listening port. The address is peer.data_host.
+  uint16_t advertise_port = 0;
   MeshOptions mesh;              // data-plane listener; key defaults to the swarm key
   CommunicatorOptions comm;
 };
@@ -32,6 +35,7 @@ class SwarmPeer {
   membership::PeerClient& client() { return *client_; }
   membership::MembershipView view() const { return client_->view(); }
   uint64_t peer_id() const { return client_->peer_id(); }
+  uint16_t data_port() const;  // the port the data plane listens on
 
   // Waits until this peer is a member of an epoch with at least `min_world` members and that
   // epoch's data-plane links are up.

@@ -317,7 +317,18 @@ void Coordinator::serve(std::shared_ptr<Session> session) {
     // The peer did not say where it listens: use the address it connected from.
     std::string remote = s.conn->remote_address();
     data_host = remote.substr(0, remote.rfind(':'));
+    // An IPv6 address comes as "[addr]:port"; members dial the bare address.
+    if (data_host.size() >= 2 && data_host.front() == '[' && data_host.back() == ']') {
+      data_host = data_host.substr(1, data_host.size() - 2);
+    }
+    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; IPv4-only peers dial a.b.c.d.
+    if (data_host.rfind("::ffff:", 0) == 0 && data_host.find('.') != std::string::npos) {
+      data_host = data_host.substr(7);
+    }
   }
+  LOCO_LOG_INFO("peer '{}' (conn {}) data plane at {}:{}{}", hello->name, s.id, data_host,
+                hello->data_port,
+                hello->data_host.empty() ? " (the address it connected from)" : "");
   dispatch(PeerAuthenticated{s.id, hello->name, data_host, hello->data_port});
   Status why;
   for (;;) {
@@ -357,6 +368,7 @@ void Coordinator::serve(std::shared_ptr<Session> session) {
         }
         LOCO_LOG_INFO("peer conn {} reports failed data links in epoch {}: {}", s.id, lf->epoch,
                       lf->reason);
+        if (lf->unreachable_peer != 0) tell_unreachable(s.id, *lf);
         dispatch(LinkFailedReceived{s.id, lf->epoch});
         continue;
       }
@@ -412,6 +424,32 @@ void Coordinator::dispatch(const Event& event) {
                 changed.members.size(), c.joined.size(), c.left.size(), c.died.size(),
                 c.reformed ? ", re-formed after a data-plane failure" : "");
   if (observer_) observer_(changed);
+}
+
+void Coordinator::tell_unreachable(ConnId reporter, const wire::LinkFailed& lf) {
+  wire::PeerUnreachable pu{lf.epoch, 0, "", lf.address, lf.cause};
+  ConnId target = 0;
+  std::string target_name;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    for (const auto& mc : ring_locked()) {
+      if (mc.conn == reporter) {
+        pu.from_peer = mc.member.peer_id;
+        pu.from_name = mc.member.name;
+      }
+      if (mc.member.peer_id == lf.unreachable_peer) {
+        target = mc.conn;
+        target_name = mc.member.name;
+      }
+    }
+  }
+  LOCO_LOG_WARN("epoch {}: peer {} ('{}') could not reach peer {} ('{}') at {} ({}): that peer "
+                "must set --advertise or open the port",
+                lf.epoch, pu.from_peer, pu.from_name, lf.unreachable_peer, target_name, lf.address,
+                lf.cause);
+  if (target != 0 && pu.from_peer != 0) {
+    send_to(target, wire::MsgType::kPeerUnreachable, pu.encode());
+  }
 }
 
 void Coordinator::send_to(ConnId conn, wire::MsgType type, Bytes payload) {

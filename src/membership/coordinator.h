@@ -80,6 +80,8 @@ class Coordinator {
   // Queues the state actions; returns the evictions for the caller to run without state_mu_.
   std::vector<EvictPeer> execute_state(std::vector<StateAction> actions);
   std::vector<StateRounds::MemberConn> ring_locked() const;
+  // A LINK_FAILED that names an unreachable peer: log the pair, tell that peer (PEER_UNREACHABLE).
+  void tell_unreachable(ConnId reporter, const wire::LinkFailed& lf);
   // Queues one frame to a connection if it is still open (takes sessions_mu_).
   void send_to(ConnId conn, wire::MsgType type, Bytes payload);
   void execute(std::vector<Action> actions);

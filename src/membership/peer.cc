@@ -169,9 +169,23 @@ Status PeerClient::vote(const wire::OpId& op, Deadline deadline) {
 
 void PeerClient::report_link_failure(uint64_t epoch, const std::string& reason) {
   if (stopping_ || !health().ok()) return;
-  Status s = conn_->send(wire::MsgType::kLinkFailed, wire::LinkFailed{epoch, reason}.encode(),
-                         Deadline::after(kSendTimeout));
+  const wire::LinkFailed lf{epoch, reason, 0, "", ""};
+  Status s = conn_->send(wire::MsgType::kLinkFailed, lf.encode(), Deadline::after(kSendTimeout));
   if (!s.ok()) LOCO_LOG_DEBUG("link failure report: {}", s.to_string());
+}
+
+void PeerClient::report_unreachable(uint64_t epoch, uint64_t peer_id, const std::string& address,
+                                    const std::string& cause) {
+  if (stopping_ || !health().ok()) return;
+  wire::LinkFailed lf{epoch, "could not reach peer " + std::to_string(peer_id) + " at " + address,
+                      peer_id, address, cause};
+  Status s = conn_->send(wire::MsgType::kLinkFailed, lf.encode(), Deadline::after(kSendTimeout));
+  if (!s.ok()) LOCO_LOG_DEBUG("unreachable report: {}", s.to_string());
+}
+
+std::string PeerClient::unreachable_notice() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unreachable_notice_;
 }
 
 void PeerClient::leave(const std::string& reason) {
@@ -242,6 +256,19 @@ void PeerClient::reader_loop() {
       case wire::MsgType::kStateComplete: {
         Status st = on_state_frame(*frame);
         if (!st.ok()) return fail(st);
+        break;
+      }
+      case wire::MsgType::kPeerUnreachable: {
+        auto pu = wire::decode_peer_unreachable(frame->payload);
+        if (!pu.ok()) return fail(pu.status());
+        std::string text = "peer " + std::to_string(pu->from_peer) +
+                           (pu->from_name.empty() ? "" : " ('" + pu->from_name + "')") +
+                           " could not reach you at " + pu->address + " (" + pu->cause +
+                           "): set --advertise (advertise_host in the C API) to an address it "
+                           "can reach, or open the port";
+        LOCO_LOG_ERROR("{}", text);
+        std::lock_guard<std::mutex> lock(mu_);
+        unreachable_notice_ = std::move(text);
         break;
       }
       case wire::MsgType::kReject: {

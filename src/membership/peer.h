@@ -84,6 +84,13 @@ class PeerClient {
   // Tells the coordinator that this epoch's data-plane links failed (best effort; see
   // wire::LinkFailed). Safe from any thread.
   void report_link_failure(uint64_t epoch, const std::string& reason);
+  // The same, for the case where the next peer `peer_id` could not be reached at all at `address`
+  // (LINK_FAILED with its unreachable fields): the coordinator tells that peer.
+  void report_unreachable(uint64_t epoch, uint64_t peer_id, const std::string& address,
+                          const std::string& cause);
+  // The newest PEER_UNREACHABLE notice about this peer, in words ("" if none): a neighbour could
+  // not reach this peer's data plane at its advertised address.
+  std::string unreachable_notice() const;
 
   // Shared-state sync (driven by state/state_sync.h; peer_state_sync.cc). state_report sends a
   // STATE_REPORT and waits for its STATE_PLAN (UNAVAILABLE if the coordinator is lost,
@@ -112,6 +119,7 @@ class PeerClient {
   Duration heartbeat_timeout_{};
 
   mutable std::mutex mu_;
+  std::string unreachable_notice_;  // guarded by mu_
   mutable std::condition_variable cv_;
   MembershipView view_;
   Status health_;

@@ -14,7 +14,8 @@ constexpr Duration kAcceptPoll = std::chrono::milliseconds(100);
 Result<std::unique_ptr<ChunkServer>> ChunkServer::listen(ChunkServerOptions options) {
   LOCO_ASSIGN_OR_RETURN(
       std::unique_ptr<transport::Listener> listener,
-      transport::listen_tcp(options.listen_host, options.listen_port, options.tcp));
+      transport::listen_tcp_range(options.listen_host, options.listen_port,
+                                 options.listen_port_last, options.tcp));
   return std::unique_ptr<ChunkServer>(new ChunkServer(std::move(options), std::move(listener)));
 }
 

@@ -33,6 +33,7 @@ namespace loco::state {
 struct ChunkServerOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;
+  uint16_t listen_port_last = 0;  // > listen_port: the first free port of the range
   std::optional<StateKey> key;
   transport::TcpOptions tcp;
   Duration handshake_timeout = std::chrono::seconds(5);

@@ -1,6 +1,8 @@
 // state_sync.cc: one peer's sync point: report, fetch, done, complete (see state_sync.h).
 #include "state/state_sync.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace loco::state {
@@ -11,12 +13,31 @@ Result<std::unique_ptr<StateSync>> StateSync::create(membership::PeerClient& cli
   ChunkServerOptions so;
   so.listen_host = s->options_.listen_host;
   so.listen_port = s->options_.listen_port;
+  so.listen_port_last = s->options_.listen_port_last;
   so.key = s->options_.key;
   so.tcp = s->options_.tcp;
   auto server = ChunkServer::listen(so);
   if (!server.ok()) return server.status().with_context("state chunk server");
   s->server_ = std::move(server).value();
   return s;
+}
+
+StateSyncOptions state_sync_options_for(const collectives::SwarmPeerOptions& swarm,
+                                        uint16_t data_port) {
+  StateSyncOptions so;
+  so.listen_host = swarm.mesh.listen_host;
+  if (swarm.mesh.listen_port != 0) {
+    // The data plane holds one port of the range; the chunk server takes the next free one.
+    so.listen_port = swarm.mesh.listen_port;
+    so.listen_port_last =
+        std::max<uint16_t>(swarm.mesh.listen_port_last,
+                           static_cast<uint16_t>(std::min(65535, swarm.mesh.listen_port + 1)));
+  }
+  if (swarm.advertise_port != 0) {
+    so.serve_port_offset = static_cast<int32_t>(swarm.advertise_port) - data_port;
+  }
+  if (swarm.peer.key) so.key = swarm.peer.key->bytes;
+  return so;
 }
 
 StateSync::~StateSync() {
@@ -35,7 +56,7 @@ Result<SyncResult> StateSync::sync(SharedState& state, SyncStrategy strategy, Du
   report.strategy = strategy;
   report.revision = state.revision();
   report.layout_digest = state.layout_digest();
-  report.serve_port = server_->port();
+  report.serve_port = static_cast<uint16_t>(server_->port() + options_.serve_port_offset);
   report.chunk_hashes = state.hash_chunks();
   // Serve from now on: another peer may get its plan before this one does.
   if (strategy != SyncStrategy::kReceiveOnly) server_->open(&state, report.chunk_hashes, me);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "collectives/swarm_peer.h"
 #include "membership/peer.h"
 #include "state/chunk_fetcher.h"
 #include "state/chunk_server.h"
@@ -29,6 +30,10 @@ using wire::SyncStrategy;
 struct StateSyncOptions {
   std::string listen_host = "127.0.0.1";  // where this peer serves chunks (its data host)
   uint16_t listen_port = 0;
+  uint16_t listen_port_last = 0;  // > listen_port: the first free port of the range
+  // Added to the chunk server's port in what other peers are told to dial: a NAT or port mapping
+  // that shifts the data-plane port (--advertise HOST:PORT) shifts this one by as much.
+  int32_t serve_port_offset = 0;
   std::optional<StateKey> key;            // the swarm key; chunk links are authenticated when set
   transport::TcpOptions tcp;
   size_t pipeline_depth = 2;
@@ -44,6 +49,12 @@ struct SyncResult {
   std::vector<uint64_t> failed_donors;  // broke or were unreachable; the fetch went on without them
   std::map<uint64_t, size_t> chunks_by_donor;
 };
+
+// The chunk server's options for a peer joined with `swarm` whose data plane listens on
+// `data_port`: the same address and port range (the chunk server takes the next free port), the
+// swarm key, and the advertised port's shift.
+StateSyncOptions state_sync_options_for(const collectives::SwarmPeerOptions& swarm,
+                                        uint16_t data_port);
 
 class StateSync {
  public:

@@ -104,9 +104,7 @@ int run_session(const SessionConfig& config) {
   (*metrics)->set_strategy(config.strategy.name);
 
   optim::SwarmReducer reducer(p.comm());
-  state::StateSyncOptions so;
-  so.listen_host = config.swarm.mesh.listen_host;
-  if (config.swarm.peer.key) so.key = config.swarm.peer.key->bytes;
+  state::StateSyncOptions so = state::state_sync_options_for(config.swarm, p.data_port());
   auto state_sync = state::StateSync::create(p.client(), so);
   if (!state_sync.ok()) return fail(1, state_sync.status());
   SwarmWaiter waiter(p, **state_sync, config.retry_timeout_s, config.sync_timeout_s);

@@ -242,6 +242,17 @@ Result<std::unique_ptr<Listener>> listen_tcp(const std::string& host, uint16_t p
   return last;
 }
 
+Result<std::unique_ptr<Listener>> listen_tcp_range(const std::string& host, uint16_t first,
+                                                   uint16_t last, TcpOptions options) {
+  auto listener = listen_tcp(host, first, options);
+  if (first == 0) return listener;
+  for (uint32_t port = first + 1u; !listener.ok() && port <= last; ++port) {
+    if (listener.status().code() != StatusCode::kFailedPrecondition) break;  // not "in use"
+    listener = listen_tcp(host, static_cast<uint16_t>(port), options);
+  }
+  return listener;
+}
+
 Result<std::unique_ptr<Connection>> dial_tcp(const std::string& host, uint16_t port,
                                              Deadline deadline, TcpOptions options) {
   if (port == 0) return InvalidArgument("dial " + host + ": port 0");

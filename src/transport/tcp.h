@@ -32,6 +32,11 @@ struct TcpOptions {
 Result<std::unique_ptr<Listener>> listen_tcp(const std::string& host, uint16_t port,
                                              TcpOptions options = {});
 
+// listen_tcp on the first port of first..last that is free (a firewall may open only a range);
+// last <= first (or first 0) is the single port `first`. Errors as listen_tcp's for the last port.
+Result<std::unique_ptr<Listener>> listen_tcp_range(const std::string& host, uint16_t first,
+                                                   uint16_t last, TcpOptions options = {});
+
 // Connects to host:port, trying each resolved address until one answers or the deadline passes.
 // Errors: UNAVAILABLE (refused, unreachable, resolver temporarily failing), DEADLINE_EXCEEDED,
 // INVALID_ARGUMENT (the host does not resolve).

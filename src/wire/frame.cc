@@ -33,6 +33,7 @@ bool is_known_type(uint16_t type) {
     case MsgType::kOpDone:
     case MsgType::kOpCommit:
     case MsgType::kLinkFailed:
+    case MsgType::kPeerUnreachable:
     case MsgType::kPeerHello:
     case MsgType::kPeerAccept:
     case MsgType::kData:
@@ -64,6 +65,7 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kOpDone: return "OP_DONE";
     case MsgType::kOpCommit: return "OP_COMMIT";
     case MsgType::kLinkFailed: return "LINK_FAILED";
+    case MsgType::kPeerUnreachable: return "PEER_UNREACHABLE";
     case MsgType::kPeerHello: return "PEER_HELLO";
     case MsgType::kPeerAccept: return "PEER_ACCEPT";
     case MsgType::kData: return "DATA";

@@ -57,6 +57,7 @@ enum class MsgType : uint16_t {
   kStatePlan = 14,      // coordinator -> peer: which chunks to fetch from whom, or a status
   kStateDone = 15,      // peer -> coordinator: my fetches finished (status, bad donors)
   kStateComplete = 16,  // coordinator -> peer: every participant of the round is done
+  kPeerUnreachable = 17,  // coordinator -> peer: a ring neighbour could not reach your data plane
   // Data plane: peer <-> peer (issue "collectives").
   kPeerHello = 32,  // dialing peer -> listening peer: who I am, which epoch and stripe
   kPeerAccept = 33, // listening peer -> dialing peer

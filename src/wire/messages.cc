@@ -228,14 +228,45 @@ Bytes LinkFailed::encode() const {
   ByteWriter w(out);
   w.put<uint64_t>(epoch);
   w.put_string(std::string_view(reason).substr(0, kMaxReasonLen));
+  if (unreachable_peer != 0) {
+    w.put<uint64_t>(unreachable_peer);
+    w.put_string(std::string_view(address).substr(0, kMaxNameLen));
+    w.put_string(std::string_view(cause).substr(0, kMaxReasonLen));
+  }
   return out;
 }
 
 Result<LinkFailed> decode_link_failed(ByteSpan payload) {
   ByteReader r(payload);
   LinkFailed m;
-  if (!r.get(m.epoch) || !r.get_string(m.reason, kMaxReasonLen) || !r.done()) {
+  if (!r.get(m.epoch) || !r.get_string(m.reason, kMaxReasonLen)) return malformed("LINK_FAILED");
+  if (r.done()) return m;
+  if (!r.get(m.unreachable_peer) || m.unreachable_peer == 0 ||
+      !r.get_string(m.address, kMaxNameLen) || !r.get_string(m.cause, kMaxReasonLen) ||
+      !r.done()) {
     return malformed("LINK_FAILED");
+  }
+  return m;
+}
+
+Bytes PeerUnreachable::encode() const {
+  Bytes out;
+  ByteWriter w(out);
+  w.put<uint64_t>(epoch);
+  w.put<uint64_t>(from_peer);
+  w.put_string(std::string_view(from_name).substr(0, kMaxNameLen));
+  w.put_string(std::string_view(address).substr(0, kMaxNameLen));
+  w.put_string(std::string_view(cause).substr(0, kMaxReasonLen));
+  return out;
+}
+
+Result<PeerUnreachable> decode_peer_unreachable(ByteSpan payload) {
+  ByteReader r(payload);
+  PeerUnreachable m;
+  if (!r.get(m.epoch) || !r.get(m.from_peer) || !r.get_string(m.from_name, kMaxNameLen) ||
+      !r.get_string(m.address, kMaxNameLen) || !r.get_string(m.cause, kMaxReasonLen) ||
+      !r.done()) {
+    return malformed("PEER_UNREACHABLE");
   }
   return m;
 }

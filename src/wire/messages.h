@@ -139,11 +139,30 @@ Result<OpCommit> decode_op_commit(ByteSpan payload);
 // peer -> coordinator: the data-plane links of `epoch` failed (a broken connection or an operation
 // deadline) although the membership did not change. The coordinator re-forms the ring in a new
 // epoch if no other change does so first (see coordinator_state.h).
+// When the failure is that the next peer's data plane could not be reached at all, the optional
+// trailing fields say whom, at which address, and why (a payload that ends after `reason` is a
+// report without them; unreachable_peer 0 means none).
 struct LinkFailed {
   uint64_t epoch = 0;
   std::string reason;
+  uint64_t unreachable_peer = 0;
+  std::string address;  // "host:port" that was dialed
+  std::string cause;    // "connection refused", "timed out", or the dial error
   Bytes encode() const;
 };
 Result<LinkFailed> decode_link_failed(ByteSpan payload);
+
+// coordinator -> the unreachable peer of a LINK_FAILED report: `from_peer` (named `from_name`)
+// could not reach this peer's data plane at `address` (`cause`). The peer logs it as an error and
+// keeps it for its user (PeerClient::unreachable_notice); the membership is unchanged.
+struct PeerUnreachable {
+  uint64_t epoch = 0;
+  uint64_t from_peer = 0;
+  std::string from_name;
+  std::string address;
+  std::string cause;
+  Bytes encode() const;
+};
+Result<PeerUnreachable> decode_peer_unreachable(ByteSpan payload);
 
 }  // namespace loco::wire

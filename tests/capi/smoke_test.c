@@ -57,7 +57,15 @@ int main(void) {
   po.coordinator_port = loco_coordinator_port(coord);
   po.secret = "smoke-secret";
   po.connect_timeout_ms = 5000;
+  /* A data-port range must run upwards. */
+  po.data_port = 40000;
+  po.data_port_last = 39999;
+  EXPECT(loco_comm_create(&po, &a) == LOCO_INVALID_ARGUMENT && a == NULL);
+  po.data_port = 0;
+  po.data_port_last = 0;
   EXPECT(loco_comm_create(&po, &a) == LOCO_OK);
+  /* b advertises an explicit address (the default, data_host NULL, picks 127.0.0.1 here). */
+  po.advertise_host = "127.0.0.1";
   EXPECT(loco_comm_create(&po, &b) == LOCO_OK);
   EXPECT(loco_comm_world_size(a, &wa) == LOCO_FAILED_PRECONDITION);
   EXPECT(loco_comm_connect(a) == LOCO_OK);

@@ -45,7 +45,14 @@ bool same(const Epoch& a, const Epoch& b) { return a.epoch == b.epoch && a.membe
 bool same(const Leave& a, const Leave& b) { return a.reason == b.reason; }
 bool same(const OpDone& a, const OpDone& b) { return a.op == b.op; }
 bool same(const OpCommit& a, const OpCommit& b) { return a.op == b.op; }
-bool same(const LinkFailed& a, const LinkFailed& b) { return a.epoch == b.epoch && a.reason == b.reason; }
+bool same(const LinkFailed& a, const LinkFailed& b) {
+  return a.epoch == b.epoch && a.reason == b.reason && a.unreachable_peer == b.unreachable_peer &&
+         a.address == b.address && a.cause == b.cause;
+}
+bool same(const PeerUnreachable& a, const PeerUnreachable& b) {
+  return a.epoch == b.epoch && a.from_peer == b.from_peer && a.from_name == b.from_name &&
+         a.address == b.address && a.cause == b.cause;
+}
 bool same(const StateReport& a, const StateReport& b) {
   return a.report_id == b.report_id && a.strategy == b.strategy && a.revision == b.revision &&
          a.layout_digest == b.layout_digest && a.serve_port == b.serve_port &&
@@ -96,6 +103,9 @@ void check_payload(MsgType type, ByteSpan p) {
     case MsgType::kOpDone: check_message(p, decode_op_done, "OP_DONE"); return;
     case MsgType::kOpCommit: check_message(p, decode_op_commit, "OP_COMMIT"); return;
     case MsgType::kLinkFailed: check_message(p, decode_link_failed, "LINK_FAILED"); return;
+    case MsgType::kPeerUnreachable:
+      check_message(p, decode_peer_unreachable, "PEER_UNREACHABLE");
+      return;
     case MsgType::kStateReport: check_message(p, decode_state_report, "STATE_REPORT"); return;
     case MsgType::kStatePlan: check_message(p, decode_state_plan, "STATE_PLAN"); return;
     case MsgType::kStateDone: check_message(p, decode_state_done, "STATE_DONE"); return;
@@ -153,6 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_payload(MsgType::kOpDone, input);
   check_payload(MsgType::kOpCommit, input);
   check_payload(MsgType::kLinkFailed, input);
+  check_payload(MsgType::kPeerUnreachable, input);
   check_payload(MsgType::kStateReport, input);
   check_payload(MsgType::kStatePlan, input);
   check_payload(MsgType::kStateDone, input);

@@ -83,7 +83,12 @@ void write_valid(const fs::path& dir) {
   write(dir, "frame_leave", frame(MsgType::kLeave, leave.encode()));
   write(dir, "frame_op_done", frame(MsgType::kOpDone, done.encode()));
   write(dir, "frame_op_commit", frame(MsgType::kOpCommit, commit.encode()));
-  write(dir, "frame_link_failed", frame(MsgType::kLinkFailed, LinkFailed{3, "reset"}.encode()));
+  write(dir, "frame_link_failed", frame(MsgType::kLinkFailed, LinkFailed{3, "reset", 0, "", ""}.encode()));
+  write(dir, "frame_link_unreachable",
+        frame(MsgType::kLinkFailed, LinkFailed{3, "x", 2, "10.0.0.2:29500", "timed out"}.encode()));
+  write(dir, "frame_peer_unreachable",
+        frame(MsgType::kPeerUnreachable,
+              PeerUnreachable{3, 1, "a", "10.0.0.2:29500", "connection refused"}.encode()));
   write(dir, "frame_peer_hello", frame(MsgType::kPeerHello, Bytes(20, std::byte{0x5A})));
   write(dir, "frame_peer_accept", frame(MsgType::kPeerAccept, {}));
   write(dir, "frame_data", frame(MsgType::kData, Bytes(64, std::byte{0xC3})));

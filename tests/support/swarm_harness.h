@@ -34,6 +34,15 @@ class TempDir {
   }
   const std::filesystem::path& path() const { return path_; }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
+  // Writes a secret file as a user would (`loco secret new` or chmod 600): owner-only, since a
+  // secret file others may read is refused.
+  std::string secret_file(const std::string& name, const std::string& text) const {
+    std::string p = file(name);
+    std::ofstream(p) << text;
+    std::filesystem::permissions(p, std::filesystem::perms::owner_read |
+                                        std::filesystem::perms::owner_write);
+    return p;
+  }
 
  private:
   std::filesystem::path path_;

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli_util.h"
+#include "swarm_flags.h"
 #include "common/log.h"
 #include "optim/factory.h"
 #include "train/session.h"
@@ -15,8 +16,7 @@
 namespace {
 
 struct Args {
-  std::string coordinator;
-  std::string secret_file;
+  loco::cli::SwarmFlags swarm;
   std::string name;
   std::string data;
   std::string inner = "adamw";
@@ -49,9 +49,7 @@ int main(int argc, char** argv) {
   Args a;
   loco::train::SessionConfig c;
   c.strategy.h = 50;
-  train->add_option("--coordinator", a.coordinator, "coordinator HOST:PORT")->required();
-  train->add_option("--secret-file", a.secret_file,
-                    "file holding the swarm secret (else env LOCO_SECRET; none: loopback-only swarm)");
+  loco::cli::add_swarm_flags(*train, a.swarm);
   train->add_option("--name", a.name, "peer name for logs [peer-<pid>]");
   train->add_option("--world", c.world, "wait for this many members before step 0")
       ->capture_default_str()->check(CLI::PositiveNumber);
@@ -152,19 +150,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto hp = loco::cli::parse_host_port(a.coordinator);
-  if (!hp.ok()) {
-    std::cerr << "loco-train: --coordinator: " << hp.status().to_string() << "\n";
+  if (loco::Status s = loco::cli::apply_swarm_flags(a.swarm, c.swarm); !s.ok()) {
+    std::cerr << "loco-train: " << s.message() << "\n";
     return 2;
   }
-  auto key = loco::cli::load_key(a.secret_file);
-  if (!key.ok()) {
-    std::cerr << "loco-train: --secret-file: " << key.status().to_string() << "\n";
-    return 2;
-  }
-  c.swarm.peer.coordinator_host = hp->host;
-  c.swarm.peer.coordinator_port = hp->port;
-  c.swarm.peer.key = *key;
   c.swarm.peer.name = a.name.empty() ? "peer-" + std::to_string(::getpid()) : a.name;
   // A sync waits for the slowest peer, and peers drift apart between syncs (lo-fi syncs once, after
   // the whole run): give operations two minutes before calling a peer hung. Dead peers are still

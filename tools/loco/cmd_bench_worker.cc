@@ -23,13 +23,14 @@
 #include "cli_util.h"
 #include "collectives/swarm_peer.h"
 #include "commands.h"
+#include "swarm_flags.h"
 
 namespace loco::cli {
 
 namespace {
 
 struct BenchWorkerArgs {
-  std::string coordinator;
+  SwarmFlags swarm;
   std::string out;    // results go to <out>.<index>.json
   int index = 0;      // the launcher's number for this process
   int world = 2;
@@ -161,17 +162,16 @@ int BenchWorker::run_fault_op(int k, nlohmann::json& result) {
 }
 
 int BenchWorker::run() {
-  auto hp = parse_host_port(args_.coordinator);
-  auto key = load_key("");
-  auto sizes = bench::parse_sizes(args_.sizes);
-  if (!hp.ok() || !key.ok() || sizes.empty()) {
-    std::cerr << "loco bench-worker: bad --coordinator, --sizes or secret\n";
+  collectives::SwarmPeerOptions opts;
+  if (Status s = apply_swarm_flags(args_.swarm, opts); !s.ok()) {
+    std::cerr << "loco bench-worker: " << s.message() << "\n";
     return 2;
   }
-  collectives::SwarmPeerOptions opts;
-  opts.peer.coordinator_host = hp->host;
-  opts.peer.coordinator_port = hp->port;
-  opts.peer.key = *key;
+  auto sizes = bench::parse_sizes(args_.sizes);
+  if (sizes.empty()) {
+    std::cerr << "loco bench-worker: bad --sizes '" << args_.sizes << "'\n";
+    return 2;
+  }
   opts.peer.name = "bench-" + std::to_string(args_.index);
   opts.mesh.stripes = args_.stripes;
   opts.mesh.payload_checksum = args_.payload_checksum == "always"  ? collectives::PayloadChecksum::kAlways
@@ -264,7 +264,7 @@ int BenchWorker::run() {
 Runner add_bench_worker_command(CLI::App& app) {
   app.group("");  // hidden from `loco --help`: started by `loco bench`
   auto args = std::make_shared<BenchWorkerArgs>();
-  app.add_option("--coordinator", args->coordinator, "coordinator HOST:PORT")->required();
+  add_swarm_flags(app, args->swarm);
   app.add_option("--out", args->out, "results go to <out>.<index>.json")->required();
   app.add_option("--index", args->index, "this worker's number");
   app.add_option("--world", args->world, "peers to wait for");

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli_util.h"
+#include "swarm_flags.h"
 #include "commands.h"
 #include "common/log.h"
 #include "membership/peer.h"
@@ -18,8 +19,7 @@ namespace loco::cli {
 
 namespace {
 struct PeerArgs {
-  std::string coordinator;
-  std::string secret_file;
+  SwarmFlags swarm;  // --coordinator and --secret-file (no data plane: no --listen/--advertise)
   std::string name;
   std::string report;
   double duration_s = 0;
@@ -35,27 +35,18 @@ nlohmann::json view_json(const membership::MembershipView& v, uint64_t self) {
 
 Runner add_peer_command(CLI::App& app) {
   auto args = std::make_shared<PeerArgs>();
-  app.add_option("--coordinator", args->coordinator, "coordinator HOST:PORT")->required();
-  app.add_option("--secret-file", args->secret_file, "file holding the swarm secret (else env LOCO_SECRET)");
+  add_swarm_flags(app, args->swarm, /*data_plane=*/false);
   app.add_option("--name", args->name, "a label for logs");
   app.add_option("--report", args->report, "append every epoch seen to this file as a JSON line");
   app.add_option("--duration-s", args->duration_s, "leave after this many seconds (0: run until signalled)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   return [args]() -> int {
-    auto hp = parse_host_port(args->coordinator);
-    if (!hp.ok()) {
-      std::cerr << "loco peer: " << hp.status().to_string() << "\n";
+    collectives::SwarmPeerOptions swarm;
+    if (Status s = apply_swarm_flags(args->swarm, swarm); !s.ok()) {
+      std::cerr << "loco peer: " << s.message() << "\n";
       return 2;
     }
-    auto key = load_key(args->secret_file);
-    if (!key.ok()) {
-      std::cerr << "loco peer: " << key.status().to_string() << "\n";
-      return 2;
-    }
-    membership::PeerOptions opts;
-    opts.coordinator_host = hp->host;
-    opts.coordinator_port = hp->port;
-    opts.key = *key;
+    membership::PeerOptions opts = swarm.peer;
     opts.name = args->name;
     auto report = std::make_shared<std::ofstream>();
     if (!args->report.empty()) report->open(args->report, std::ios::app);

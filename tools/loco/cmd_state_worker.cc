@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "swarm_flags.h"
 #include "collectives/swarm_peer.h"
 #include "commands.h"
 #include "state/state_sync.h"
@@ -24,7 +25,7 @@ namespace loco::cli {
 namespace {
 
 struct StateWorkerArgs {
-  std::string coordinator;
+  SwarmFlags swarm;
   std::string report;
   int world = 1;
   double mib = 4;
@@ -50,7 +51,7 @@ void update(std::vector<uint32_t>& w, uint64_t revision) {
 
 Runner add_state_worker_command(CLI::App& app) {
   auto a = std::make_shared<StateWorkerArgs>();
-  app.add_option("--coordinator", a->coordinator, "coordinator HOST:PORT")->required();
+  add_swarm_flags(app, a->swarm);
   app.add_option("--report", a->report, "append one JSON line per sync here")->required();
   app.add_option("--world", a->world, "wait for this many peers before the first sync");
   app.add_option("--mib", a->mib, "shared state size in MiB");
@@ -65,16 +66,11 @@ Runner add_state_worker_command(CLI::App& app) {
   app.add_option("--leave-at", a->leave_at, "leave gracefully after this revision's sync");
   app.add_flag("--collective", a->collective, "all-reduce the state hash after each sync");
   return [a]() -> int {
-    auto hp = parse_host_port(a->coordinator);
-    auto key = load_key("");
-    if (!hp.ok() || !key.ok()) {
-      std::cerr << "loco state-worker: bad --coordinator or secret\n";
+    collectives::SwarmPeerOptions opts;
+    if (Status s = apply_swarm_flags(a->swarm, opts); !s.ok()) {
+      std::cerr << "loco state-worker: " << s.message() << "\n";
       return 2;
     }
-    collectives::SwarmPeerOptions opts;
-    opts.peer.coordinator_host = hp->host;
-    opts.peer.coordinator_port = hp->port;
-    opts.peer.key = *key;
     opts.peer.name = a->join ? "state-joiner" : "state-worker";
     auto peer = collectives::SwarmPeer::join(opts);
     if (!peer.ok()) {
@@ -82,8 +78,7 @@ Runner add_state_worker_command(CLI::App& app) {
       return 1;
     }
     collectives::SwarmPeer& p = **peer;
-    state::StateSyncOptions so;
-    if (*key) so.key = (*key)->bytes;
+    state::StateSyncOptions so = state::state_sync_options_for(opts, p.data_port());
     auto sync = state::StateSync::create(p.client(), so);
     if (!sync.ok()) {
       std::cerr << "loco state-worker: " << sync.status().to_string() << "\n";

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "swarm_flags.h"
 #include "collectives/swarm_peer.h"
 #include "commands.h"
 
@@ -36,7 +37,7 @@ namespace loco::cli {
 namespace {
 
 struct WorkerArgs {
-  std::string coordinator;
+  SwarmFlags swarm;
   std::string report;
   int world = 2;
   size_t count = 1 << 20;
@@ -107,7 +108,7 @@ void install_kill_hook(collectives::CommunicatorOptions& comm, const KillAt& k,
 
 Runner add_worker_command(CLI::App& app) {
   auto args = std::make_shared<WorkerArgs>();
-  app.add_option("--coordinator", args->coordinator, "coordinator HOST:PORT")->required();
+  add_swarm_flags(app, args->swarm);
   app.add_option("--report", args->report, "append one JSON line per attempt here")->required();
   app.add_option("--world", args->world, "wait for this many peers before the first operation")->capture_default_str();
   app.add_option("--count", args->count, "fp32 elements per all-reduce")->capture_default_str();
@@ -115,18 +116,13 @@ Runner add_worker_command(CLI::App& app) {
   app.add_option("--op-delay-ms", args->op_delay_ms, "pause between operations")->capture_default_str();
   app.add_option("--stripes", args->stripes, "TCP connections per ring link")->capture_default_str();
   return [args]() -> int {
-    auto hp = parse_host_port(args->coordinator);
-    auto key = load_key("");
-    if (!hp.ok() || !key.ok()) {
-      std::cerr << "loco worker: bad --coordinator or secret\n";
+    collectives::SwarmPeerOptions opts;
+    if (Status s = apply_swarm_flags(args->swarm, opts); !s.ok()) {
+      std::cerr << "loco worker: " << s.message() << "\n";
       return 2;
     }
     auto epochs = std::make_shared<std::map<uint64_t, std::vector<uint64_t>>>();
     auto mu = std::make_shared<std::mutex>();
-    collectives::SwarmPeerOptions opts;
-    opts.peer.coordinator_host = hp->host;
-    opts.peer.coordinator_port = hp->port;
-    opts.peer.key = *key;
     opts.mesh.stripes = args->stripes;
     auto cur_iter = std::make_shared<std::atomic<int>>(-1);
     auto cur_attempt = std::make_shared<std::atomic<int>>(0);

@@ -328,3 +328,26 @@ TEST(Tcp, OneWayThroughput256MiB) {
 
 }  // namespace
 }  // namespace loco::transport
+
+namespace loco::transport {
+namespace {
+
+// --listen HOST:FIRST-LAST: the first free port of the range; a single busy port stays an error.
+TEST(TcpListenRange, SkipsAPortInUseAndStaysInTheRange) {
+  auto first = listen_tcp("127.0.0.1", 0);
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  const uint16_t busy = (*first)->port();
+  if (busy > 65530) GTEST_SKIP() << "ephemeral port too close to 65535";
+  auto alone = listen_tcp_range("127.0.0.1", busy, busy);
+  EXPECT_EQ(alone.status().code(), StatusCode::kFailedPrecondition);
+  auto next = listen_tcp_range("127.0.0.1", busy, static_cast<uint16_t>(busy + 4));
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  EXPECT_GT((*next)->port(), busy);
+  EXPECT_LE((*next)->port(), busy + 4);
+  auto ephemeral = listen_tcp_range("127.0.0.1", 0, 0);
+  ASSERT_TRUE(ephemeral.ok());
+  EXPECT_NE((*ephemeral)->port(), 0);
+}
+
+}  // namespace
+}  // namespace loco::transport

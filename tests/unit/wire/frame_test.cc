@@ -21,6 +21,7 @@ constexpr MsgType kAllTypes[] = {
     MsgType::kPeerAccept, MsgType::kData,
     // shared-state sync
     MsgType::kStateReport, MsgType::kStatePlan, MsgType::kStateDone, MsgType::kStateComplete,
+    MsgType::kPeerUnreachable,
     MsgType::kStateHello, MsgType::kStateAccept, MsgType::kChunkRequest, MsgType::kChunkHeader,
     MsgType::kChunkBytes,
 };
@@ -169,7 +170,7 @@ TEST(FrameReject, OtherVersionIsProtocolMismatch) {
 }
 
 TEST(FrameReject, UnknownTypeIsDataLoss) {
-  for (uint16_t t : {uint16_t{0}, uint16_t{17}, uint16_t{31}, uint16_t{35}, uint16_t{45}, uint16_t{0xFFFF}}) {
+  for (uint16_t t : {uint16_t{0}, uint16_t{18}, uint16_t{31}, uint16_t{35}, uint16_t{45}, uint16_t{0xFFFF}}) {
     Bytes f = encode_frame(MsgType::kHello, pattern(4));
     store_le<uint16_t>(f.data() + 6, t);
     reseal(f);

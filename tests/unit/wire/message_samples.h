@@ -82,7 +82,15 @@ inline Leave leave() {
 inline OpId op() { return {0x1111222233334444ull, 0xAAAABBBBCCCCDDDDull, 7}; }
 inline OpDone op_done() { return {op()}; }
 inline OpCommit op_commit() { return {{op().epoch, op().tag, op().seq + 1}}; }
-inline LinkFailed link_failed() { return {0x0102030405060708ull, "recv from 10.0.0.2:9000: reset"}; }
+inline LinkFailed link_failed() {
+  return {0x0102030405060708ull, "recv from 10.0.0.2:9000: reset", 0, "", ""};
+}
+inline LinkFailed link_unreachable() {
+  return {7, "could not link to the next peer 3", 3, "10.0.0.3:29500", "connection refused"};
+}
+inline PeerUnreachable peer_unreachable() {
+  return {7, 2, "host-a", "10.0.0.3:29500", "timed out"};
+}
 
 inline void expect_same(const Hello& a, const Hello& b) {
   EXPECT_EQ(a.role, b.role);
@@ -124,6 +132,16 @@ inline void expect_same(const OpCommit& a, const OpCommit& b) { EXPECT_EQ(a.op, 
 inline void expect_same(const LinkFailed& a, const LinkFailed& b) {
   EXPECT_EQ(a.epoch, b.epoch);
   EXPECT_EQ(a.reason, b.reason);
+  EXPECT_EQ(a.unreachable_peer, b.unreachable_peer);
+  EXPECT_EQ(a.address, b.address);
+  EXPECT_EQ(a.cause, b.cause);
+}
+inline void expect_same(const PeerUnreachable& a, const PeerUnreachable& b) {
+  EXPECT_EQ(a.epoch, b.epoch);
+  EXPECT_EQ(a.from_peer, b.from_peer);
+  EXPECT_EQ(a.from_name, b.from_name);
+  EXPECT_EQ(a.address, b.address);
+  EXPECT_EQ(a.cause, b.cause);
 }
 
 }  // namespace loco::wire::samples

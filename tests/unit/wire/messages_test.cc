@@ -64,6 +64,25 @@ TEST(Messages, RoundTripLinkFailed) {
   b.resize(b.size() - 2);
   EXPECT_EQ(decode_link_failed(b).status().code(), StatusCode::kDataLoss);
 }
+TEST(Messages, RoundTripLinkFailedUnreachable) {
+  round_trip(samples::link_unreachable(), decode_link_failed);
+  // The trailing fields are all or nothing, and the peer id is never 0.
+  Bytes b = samples::link_unreachable().encode();
+  b.pop_back();
+  EXPECT_EQ(decode_link_failed(b).status().code(), StatusCode::kDataLoss);
+  LinkFailed zero = samples::link_unreachable();
+  Bytes z = zero.encode();
+  const size_t at = 8 + 4 + zero.reason.size();  // after epoch and the reason's length + bytes
+  for (size_t i = 0; i < 8; ++i) z[at + i] = std::byte{0};
+  EXPECT_EQ(decode_link_failed(z).status().code(), StatusCode::kDataLoss);
+}
+TEST(Messages, RoundTripPeerUnreachable) {
+  round_trip(samples::peer_unreachable(), decode_peer_unreachable);
+  round_trip(PeerUnreachable{}, decode_peer_unreachable);
+  Bytes b = samples::peer_unreachable().encode();
+  b.push_back(std::byte{0});
+  EXPECT_EQ(decode_peer_unreachable(b).status().code(), StatusCode::kDataLoss);
+}
 
 TEST(Messages, StringsAtTheirLimitsAreAccepted) {
   Hello h = samples::hello();
