@@ -82,6 +82,10 @@ int run_session(const SessionConfig& config) {
       return fail(2, InvalidArgument("--resume: checkpoint " + ckpt + " does not exist"));
     }
   }
+  if (config.check_only) {
+    std::cout << "loco-train: options ok\n";
+    return 0;
+  }
   auto metrics = MetricsWriter::open(config.metrics_path);
   if (!metrics.ok()) return fail(2, metrics.status());
 

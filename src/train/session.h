@@ -32,6 +32,9 @@ struct SessionConfig {
   std::string metrics_path;
   bool resume = false;                  // from trainer.checkpoint_dir
   int threads = 1;
+  // Check every option and the data, then exit 0 without joining (`loco-train train --check`;
+  // `loco swarm` checks each strategy's options this way before starting anything).
+  bool check_only = false;
 };
 
 // The process exit code: 0 success; 2 bad options or data (message names the option or file);

@@ -101,7 +101,10 @@ TEST(MultiHostTrain, DilocoOnALossyLabSurvivesAKillAndAJoin) {
   TempDir dir;
   LabTrainers t(lab, dir);
   ASSERT_TRUE(t.start_coordinator("h1")) << t.logs();
-  const int64_t kSteps = 60;
+  // Long enough that the survivors are still training when the joiner's process has
+  // started (about 1 s of LibTorch start on a slow machine): a join into a finished
+  // run has nobody to copy state from.
+  const int64_t kSteps = 200;
   const std::vector<std::string> args = {"--strategy", "diloco",  "--H",
                                          "5",          "--steps", std::to_string(kSteps)};
   t.start(0, "h1", args);

@@ -131,6 +131,8 @@ int main(int argc, char** argv) {
   train->add_option("--checkpoint-every", a.checkpoint_every, "save a checkpoint every N steps (0: never)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   train->add_flag("--resume", a.resume, "resume from <checkpoint-dir>/checkpoint.bin");
+  train->add_flag("--check", c.check_only,
+                  "check every option and the data set, print 'options ok' and exit (0) without joining");
   train->add_option("--threads", c.threads, "LibTorch intra-op threads")->capture_default_str()
       ->check(CLI::PositiveNumber);
   try {

@@ -76,7 +76,82 @@ std::string run_folder_contents(const std::filesystem::path& out, size_t finishe
   return names;
 }
 
+// One child's `loco-train train` command line.
+std::vector<std::string> trainer_argv(const SwarmRunOptions& o, uint16_t port, const std::string& name,
+                                      const std::string& metrics) {
+  std::vector<std::string> argv = {o.trainer, "train",
+                                   "--coordinator", "127.0.0.1:" + std::to_string(port),
+                                   "--name", name,
+                                   "--world", std::to_string(o.peers),
+                                   "--strategy", o.spec.strategy,
+                                   "--metrics", metrics};
+  if (o.spec.H > 0) {
+    argv.push_back("--H");
+    argv.push_back(std::to_string(o.spec.H));
+  }
+  const std::vector<std::string> args = apply_spec_options(o.trainer_args, o.spec);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+// loco-train's complaint without CLI11's "Run with --help" line, which names loco-train's help
+// to a user who typed `loco swarm`.
+std::string trainer_complaint(const std::string& output) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < output.size()) {
+    size_t nl = output.find('\n', pos);
+    if (nl == std::string::npos) nl = output.size();
+    std::string line = output.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty() || line.find("Run with --help") != std::string::npos) continue;
+    if (line.rfind("loco-train: ", 0) == 0) line = line.substr(12);
+    out += (out.empty() ? "" : "; ") + line;
+  }
+  return out.empty() ? "it exited without a message" : out;
+}
+
 }  // namespace
+
+Status check_specs(const RunAllOptions& o) {
+  struct Check {
+    std::string label, log;
+    ChildProcess child;
+  };
+  std::vector<Check> checks;
+  const std::string stem = (std::filesystem::temp_directory_path() /
+                            ("loco-check-" + std::to_string(::getpid()) + "-")).string();
+  Status failure;
+  for (size_t i = 0; i < o.specs.size() && failure.ok(); ++i) {
+    SwarmRunOptions r = o.base;
+    r.spec = o.specs[i];
+    std::vector<std::string> argv = trainer_argv(r, 1, "check", stem + "metrics");
+    argv.push_back("--check");
+    Check c{r.spec.label, stem + std::to_string(i) + ".log", {}};
+    auto child = ChildProcess::spawn(argv, c.log);
+    if (!child.ok()) {
+      failure = child.status().with_context("start " + o.base.trainer + " to check the options");
+      break;
+    }
+    c.child = std::move(child).value();
+    checks.push_back(std::move(c));
+  }
+  for (Check& c : checks) {
+    auto exit = c.child.wait(Deadline::after(std::chrono::seconds(120)));
+    std::ifstream in(c.log);
+    const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::error_code ec;
+    std::filesystem::remove(c.log, ec);
+    if (!failure.ok()) continue;
+    if (!exit.ok()) {
+      failure = exit.status().with_context("checking the options of '" + c.label + "'");
+    } else if (!exit->exited || exit->code != 0) {
+      failure = InvalidArgument("--strategies entry '" + c.label + "': " + trainer_complaint(output) +
+                                " (the trainer's options: `loco-train train --help`)");
+    }
+  }
+  return failure;
+}
 
 std::string default_trainer_path() {
   return (std::filesystem::path(self_executable()).parent_path() / "loco-train").string();
@@ -129,18 +204,7 @@ Result<StrategyRun> run_swarm_strategy(const SwarmRunOptions& o) {
     auto log = o.dir / (name + ".log");
     std::filesystem::remove(metrics, ec);
     std::filesystem::remove(log, ec);
-    std::vector<std::string> argv = {o.trainer, "train",
-                                     "--coordinator", "127.0.0.1:" + std::to_string(coord->port()),
-                                     "--name", name,
-                                     "--world", std::to_string(o.peers),
-                                     "--strategy", o.spec.strategy,
-                                     "--metrics", metrics.string()};
-    if (o.spec.H > 0) {
-      argv.push_back("--H");
-      argv.push_back(std::to_string(o.spec.H));
-    }
-    const std::vector<std::string> args = apply_spec_options(o.trainer_args, o.spec);
-    argv.insert(argv.end(), args.begin(), args.end());
+    const std::vector<std::string> argv = trainer_argv(o, coord->port(), name, metrics.string());
     auto child = ChildProcess::spawn(argv, log.string());
     if (!child.ok()) {
       stop_children(children, std::chrono::seconds(5));
@@ -265,6 +329,11 @@ bool stdout_is_tty() {
 }
 
 int run_all(const RunAllOptions& o, std::vector<StrategySummary>* summaries) {
+  // A typo in the last strategy's options must not cost the runs before it.
+  if (Status s = check_specs(o); !s.ok()) {
+    std::cerr << o.command << ": " << s.message() << "\n";
+    return 2;
+  }
   std::vector<StrategyRun> runs;
   int code = 0;
   const TimePoint start = now();

@@ -52,7 +52,10 @@ struct RunAllOptions {
   nlohmann::json run_info = nlohmann::json::object();
   std::string baseline;               // the table's baseline label
 };
-// Runs every spec; writes the run folder (also after a failure, with the runs that finished) and
+// Checks every spec's trainer options before anything starts (`loco-train train --check`, all
+// specs at once): INVALID_ARGUMENT naming the entry and quoting the trainer's message.
+Status check_specs(const RunAllOptions& options);
+// Runs every spec (after check_specs); writes the run folder (also after a failure, with the runs that finished) and
 // prints the table. Returns the process exit code; `summaries` gets the finished runs' summaries.
 int run_all(const RunAllOptions& options, std::vector<StrategySummary>* summaries);
 

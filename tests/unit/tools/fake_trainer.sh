@@ -2,9 +2,11 @@
 # fake_trainer.sh: stands in for `loco-train train` in the launcher tests (no LibTorch needed). It
 # accepts the options `loco swarm` passes, writes the contract's metrics lines for --steps steps,
 # and with --fake-mode misbehaves: fail2 (bad option: message, exit 2), crash (exit 1 midway),
-# hang (writes a start line, then sleeps), partial (leaves an unterminated last line).
+# hang (writes a start line, then sleeps), partial (leaves an unterminated last line). With
+# --check it answers as `loco-train train --check` does: "options ok", or, for --bogus-option, the
+# trainer's parse error and exit 2.
 set -u
-metrics="" name="peer" steps=10 strategy="diloco" mode="ok" world=1
+metrics="" name="peer" steps=10 strategy="diloco" mode="ok" world=1 check=0 bogus=0
 while [ $# -gt 0 ]; do
   case "$1" in
     train) shift ;;
@@ -14,10 +16,21 @@ while [ $# -gt 0 ]; do
     --strategy) strategy="$2"; shift 2 ;;
     --world) world="$2"; shift 2 ;;
     --fake-mode) mode="$2"; shift 2 ;;
+    --check) check=1; shift ;;
+    --bogus-option) bogus=1; shift 2 ;;
     --*) shift; [ $# -gt 0 ] && [ "${1#--}" = "$1" ] && shift ;;
     *) shift ;;
   esac
 done
+if [ "$check" = 1 ]; then
+  if [ "$bogus" = 1 ]; then
+    echo "The following argument was not expected: --bogus-option" >&2
+    echo "Run with --help for more information." >&2
+    exit 2
+  fi
+  echo "loco-train: options ok"
+  exit 0
+fi
 rank="${name#peer-}"
 if [ "$mode" = "fail2" ]; then
   echo "loco-train: --fake-mode fail2: unknown option --bogus (see loco-train train --help)" >&2

@@ -105,6 +105,20 @@ TEST_F(SwarmLauncher, ChildExit2StopsTheSwarmWithItsMessage) {
   EXPECT_NE(output_.find("exit"), std::string::npos) << output_;
 }
 
+// issue 17: a mistyped +OPTION of a later strategy is caught before any peer starts, named with
+// its entry, in loco swarm's words (not "Run with --help", which meant loco-train's help).
+TEST_F(SwarmLauncher, MistypedStrategyOptionIsCaughtBeforeAnythingStarts) {
+  ExitInfo e = run({"--peers", "2", "--steps", "4", "--strategies", "ddp,diloco:5+bogus-option=1"});
+  EXPECT_TRUE(e.exited && e.code == 2) << e.to_string() << "\n" << output_;
+  EXPECT_NE(output_.find("--strategies entry 'diloco H=5 bogus-option=1'"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("not expected: --bogus-option"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("loco-train train --help"), std::string::npos) << output_;
+  EXPECT_EQ(output_.find("Run with --help"), std::string::npos) << output_;
+  // Nothing ran: not even the first (valid) strategy's peers.
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "ddp")) << output_;
+  EXPECT_EQ(output_.find("peers started"), std::string::npos) << output_;
+}
+
 TEST_F(SwarmLauncher, ChildCrashIsReported) {
   ExitInfo e = run({"--peers", "2", "--steps", "50", "--fake-mode", "crash"});
   EXPECT_TRUE(e.exited && e.code == 1) << e.to_string() << "\n" << output_;
