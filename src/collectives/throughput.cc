@@ -60,15 +60,18 @@ OpDeadline::OpDeadline(TimePoint start, uint64_t send_bytes, const DeadlinePolic
       policy_(policy),
       stall_(policy.stall_bound()),
       measured_(measured > 0),
-      rate_(measured > 0 ? measured : std::max(policy.floor_bytes_per_sec, 1.0)) {
+      reference_(measured > 0 ? measured : std::max(policy.floor_bytes_per_sec, 1.0)),
+      rate_(reference_) {
   update_overall(start, 0);
 }
 
 void OpDeadline::update_overall(TimePoint now, uint64_t sent) {
-  // Unmeasured links: the operation's own pace, once it has one, may lower the assumed rate.
-  if (!measured_ && sampled_ && now - first_sample_ >= std::chrono::seconds(1)) {
+  // The operation's own average pace, once it has one, lowers the reference rate, down to
+  // reference / kMaxSlowdown: at that pace or faster the overall bound stays ahead of the
+  // transfer (throughput.h); below it the peer is far slower than the link has shown.
+  if (sampled_ && now - first_sample_ >= kPaceWindow) {
     const double own = static_cast<double>(sent - first_sent_) / secs(now - first_sample_);
-    if (own > 0) rate_ = std::min(rate_, own);
+    rate_ = std::min(rate_, std::max(own, reference_ / kMaxSlowdown));
   }
   const double slack = std::max(policy_.slack, 1.0);
   overall_ = start_ + policy_.base + seconds_of(static_cast<double>(send_bytes_) * slack / rate_);
@@ -95,8 +98,11 @@ Status OpDeadline::check(TimePoint now, uint64_t sent, uint64_t received) {
     return DeadlineExceeded(
         "passed its overall deadline of " + fmt("%.1f", secs(overall_ - start_)) + " s (" +
         std::to_string(send_bytes_) + " bytes to send at " + fmt("%.3g", rate_ / 1e6) +
-        (measured_ ? " MB/s measured" : " MB/s assumed") + ", slack " +
-        fmt("%.3g", policy_.slack) + "): a peer is far slower than measured");
+        " MB/s, its own pace but never below 1/" + fmt("%.0f", kMaxSlowdown) + " of the " +
+        fmt("%.3g", reference_ / 1e6) + (measured_ ? " MB/s measured" : " MB/s assumed") +
+        ", slack " +
+        fmt("%.3g", policy_.slack) + "): a peer is far slower than " +
+        (measured_ ? "measured" : "assumed"));
   }
   return OkStatus();
 }

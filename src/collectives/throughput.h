@@ -7,13 +7,18 @@
 //    are full, and is caught within about `stall` of that. Bytes are counted per socket call
 //    (transport::ConnectionStats::progress_*), so a 2 MiB piece crawling over a 10 Mbit/s link
 //    counts as progress all the way.
-//  * overall: start + base + send_bytes * slack / rate, where rate is the throughput this peer
+//  * overall: start + base + send_bytes * slack / rate. The reference rate is what this peer
 //    measured on this epoch's links (an exponential moving average over completed operations of
-//    at least kMinSample bytes; a new epoch, i.e. a new ring, starts unmeasured). Before anything
-//    was measured the rate is `floor_bytes_per_sec`, lowered to the operation's own pace as it
-//    goes, so the first operation on a slow link is bounded by the stall bound and its own pace,
-//    not by an assumed rate (issue 12 section 5: a 16 MiB all-reduce over 10 Mbit/s used to fail
-//    every attempt at ~12.5 s).
+//    at least kMinSample bytes; a new epoch, i.e. a new ring, starts unmeasured), or
+//    `floor_bytes_per_sec` before anything was measured. Once the operation has moved bytes for
+//    kPaceWindow, its own average pace lowers the rate (never raises it), but never below
+//    reference / kMaxSlowdown. The rule that follows: an operation whose average pace stays at
+//    or above reference / kMaxSlowdown is never failed by the overall bound, however slow the
+//    link (the bound then lies at least slack times as far out as the whole transfer takes at
+//    the pace so far); only a peer far slower than the link has shown, yet not quite stalled,
+//    fails it, at the latest base + slack * kMaxSlowdown * send_bytes / reference after start. Issue 12
+//    section 5: a 16 MiB all-reduce over 10 Mbit/s (~6x below the assumed 8 MB/s) used to
+//    fail every attempt at ~12.5 s; now its bound follows its pace.
 // `base` also absorbs what does not scale with size (peers starting at different times, link
 // set-up, the commit vote). Pure logic on time points given by the caller: unit tested without
 // sleeping. Not a rate limiter; the heartbeats that detect dead peers are membership's.
@@ -62,6 +67,11 @@ class ThroughputEstimator {
 // waits for the operation; not thread-safe.
 class OpDeadline {
  public:
+  // How long the operation's own pace is sampled before it may lower the reference rate.
+  static constexpr Duration kPaceWindow = std::chrono::seconds(1);
+  // The overall bound never assumes a rate below reference / kMaxSlowdown.
+  static constexpr double kMaxSlowdown = 100;
+
   // `measured`: the epoch's rate in bytes/s (0: none yet).
   OpDeadline(TimePoint start, uint64_t send_bytes, const DeadlinePolicy& policy, double measured);
 
@@ -81,6 +91,7 @@ class OpDeadline {
   const DeadlinePolicy policy_;
   const Duration stall_;
   const bool measured_;
+  const double reference_;  // measured, or assumed: bytes/s
   double rate_;  // bytes/s the overall bound rests on
   TimePoint overall_;
   bool sampled_ = false;
