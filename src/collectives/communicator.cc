@@ -22,7 +22,7 @@ struct RunningOp {
   wire::OpId id;
   size_t world = 1;
   TimePoint start;
-  Deadline deadline = Deadline::never();
+  std::optional<OpDeadline> deadline;  // the stall and overall bounds (throughput.h)
   // The commit: memmove(commit_dst, commit_src, commit_bytes) once the vote said OK.
   const std::byte* commit_src = nullptr;
   std::byte* commit_dst = nullptr;
@@ -210,7 +210,8 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin(const OpRequest& r) {
       send_bytes = all;
       break;
   }
-  run->deadline = Deadline::after(estimator_.budget(send_bytes, options_.deadline));
+  run->deadline.emplace(run->start, send_bytes, options_.deadline,
+                        estimator_.bytes_per_sec(links->epoch()));
 
   if (world == 1) {
     LOCO_ASSIGN_OR_RETURN(uint64_t seq, links->take_seq(r.tag));
@@ -284,8 +285,8 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin_quantized(
     run->commit_bytes = all;
   }
   const size_t wire = layout.wire_bytes();
-  run->deadline =
-      Deadline::after(estimator_.budget(2 * (wire - wire / world), options_.deadline));
+  run->deadline.emplace(run->start, 2 * (wire - wire / world), options_.deadline,
+                        estimator_.bytes_per_sec(links->epoch()));
 
   if (world == 1) {
     // No peer to send to, but the same rule: the result is the decoded value of one encoding.
@@ -317,13 +318,14 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin_quantized(
 
 Result<OpStats> Communicator::finish(RunningOp& run) {
   if (run.op) {
-    LOCO_RETURN_IF_ERROR(run.op->wait_local(run.deadline));
-    estimator_.observe(run.op->bytes_sent(), now() - run.start);
+    LOCO_RETURN_IF_ERROR(run.op->wait_local(*run.deadline));
+    estimator_.observe(run.op->bytes_sent(), now() - run.start, run.id.epoch);
   }
   const TimePoint vote_start = now();
   // The vote gets at least the base allowance even if the data took most of the budget.
-  const Deadline vote_deadline = run.deadline.when() > vote_start + options_.deadline.base
-                                     ? run.deadline
+  const TimePoint overall = run.deadline->overall();
+  const Deadline vote_deadline = overall > vote_start + options_.deadline.base
+                                     ? Deadline::at(overall)
                                      : Deadline::at(vote_start + options_.deadline.base);
   LOCO_RETURN_IF_ERROR(voter_.vote(run.id, vote_deadline));
   if (run.commit_bytes > 0 && run.commit_src != run.commit_dst) {

@@ -106,6 +106,18 @@ bool EpochLinks::ready_locked() const {
   return true;
 }
 
+EpochLinks::Progress EpochLinks::progress() const {
+  Progress p;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& s : out_) {
+    if (s.conn) p.sent += s.conn->stats().progress_sent;
+  }
+  for (const auto& s : in_) {
+    if (s.conn) p.received += s.conn->stats().progress_received;
+  }
+  return p;
+}
+
 Status EpochLinks::status() const {
   std::lock_guard<std::mutex> lock(mu_);
   return status_;

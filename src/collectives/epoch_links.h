@@ -91,6 +91,14 @@ class EpochLinks {
   // Queues a piece (never blocks). After a failure the job completes at once with that failure.
   void enqueue(size_t stripe, SendJob job);
 
+  // Bytes moved so far on this epoch's links (every stripe, partial frames included; see
+  // transport::ConnectionStats): what an operation's progress deadline watches (throughput.h).
+  struct Progress {
+    uint64_t sent = 0;
+    uint64_t received = 0;
+  };
+  Progress progress() const;
+
   // Runs `fn` on a thread that join() waits for (the mesh's dialer for this epoch).
   void spawn(std::function<void()> fn);
   // Fails the links (if not yet failed) and joins every thread. Not from one of those threads.

@@ -49,17 +49,21 @@ Status RingOp::start() {
   return OkStatus();
 }
 
-Status RingOp::wait_local(Deadline deadline) {
+Status RingOp::wait_local(OpDeadline& deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   auto finished = [&] { return done_ || !status_.ok(); };
-  if (deadline.is_never()) {
-    cv_.wait(lock, finished);
-  } else {
-    cv_.wait_until(lock, deadline.when(), finished);
-  }
-  if (!done_ && status_.ok()) {
-    status_ = DeadlineExceeded(op_name(id()) +
-                               " passed its deadline: a peer is hung or far slower than measured");
+  while (!finished()) {
+    lock.unlock();
+    const EpochLinks::Progress p = links_->progress();
+    const TimePoint t = now();
+    const Status late = deadline.check(t, p.sent, p.received);
+    lock.lock();
+    if (finished()) break;
+    if (!late.ok()) {
+      status_ = DeadlineExceeded(op_name(id()) + " " + late.message());
+      break;
+    }
+    cv_.wait_until(lock, deadline.next_check(t), finished);
   }
   const Status result = done_ ? OkStatus() : status_;
   closing_ = true;

@@ -9,7 +9,8 @@
 //
 // Life cycle (driven by the communicator): start() registers with the links and queues the first
 // pieces; wait_local(deadline) returns once every expected byte has arrived and every piece this
-// peer sends has left, or with the first failure. Whatever the outcome, when wait_local returns no
+// peer sends has left, or with the first failure (its deadline's stall and overall bounds are
+// checked against the links' byte counters while it waits, throughput.h). Whatever the outcome, when wait_local returns no
 // thread touches `input` or `work` any more. On failure (its own deadline included) the op fails
 // the whole epoch's links, which wakes every blocked send and receive on every peer of the ring.
 // Not here: commit votes and copying results to the caller (communicator.h).
@@ -27,6 +28,7 @@
 #include "collectives/data_messages.h"
 #include "collectives/epoch_links.h"
 #include "collectives/ring_plan.h"
+#include "collectives/throughput.h"
 #include "collectives/types.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -73,7 +75,7 @@ class RingOp : public std::enable_shared_from_this<RingOp> {
   RingOp& operator=(const RingOp&) = delete;
 
   Status start();
-  Status wait_local(Deadline deadline);
+  Status wait_local(OpDeadline& deadline);
 
   wire::OpId id() const { return {links_->epoch(), params_.tag, seq_}; }
   uint64_t bytes_sent() const { return bytes_sent_.load(std::memory_order_relaxed); }

@@ -32,6 +32,11 @@ struct ConnectionStats {
   uint64_t bytes_received = 0;  // frame bytes, headers included
   uint64_t frames_sent = 0;
   uint64_t frames_received = 0;
+  // Bytes that moved through the socket so far, partial frames included: they advance while a long
+  // frame is still on its way, so a slow link is told apart from a hung peer (collectives'
+  // progress deadlines). Implementations without partial frames count whole frames.
+  uint64_t progress_sent = 0;
+  uint64_t progress_received = 0;
 };
 
 class Connection {

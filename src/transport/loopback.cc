@@ -181,6 +181,8 @@ class LoopbackConnection final : public Connection {
     s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
     s.frames_sent = frames_sent_.load(std::memory_order_relaxed);
     s.frames_received = frames_received_.load(std::memory_order_relaxed);
+    s.progress_sent = s.bytes_sent;  // whole frames only
+    s.progress_received = s.bytes_received;
     return s;
   }
 

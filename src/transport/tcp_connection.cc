@@ -111,6 +111,8 @@ ConnectionStats TcpConnection::stats() const {
   s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
   s.frames_sent = frames_sent_.load(std::memory_order_relaxed);
   s.frames_received = frames_received_.load(std::memory_order_relaxed);
+  s.progress_sent = progress_sent_.load(std::memory_order_relaxed);
+  s.progress_received = progress_received_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -219,6 +221,7 @@ Status TcpConnection::write_frames(std::span<const ByteSpan> chunks, size_t fram
     if (w > 0) {
       size_t left = static_cast<size_t>(w);
       sent += left;
+      progress_sent_.fetch_add(left, std::memory_order_relaxed);
       while (left > 0) {
         size_t room = chunks[idx].size() - off;
         if (left < room) {
@@ -271,6 +274,7 @@ Status TcpConnection::fill(Deadline deadline) {
     ssize_t n = ::recv(fd_, rbuf_.get() + rend_, kReadBufferSize - rend_, 0);
     if (n > 0) {
       rend_ += static_cast<size_t>(n);
+      progress_received_.fetch_add(static_cast<size_t>(n), std::memory_order_relaxed);
       return OkStatus();
     }
     LOCO_RETURN_IF_ERROR(after_recv_failure(n, errno, deadline));
@@ -337,6 +341,7 @@ Status TcpConnection::receive_payload(MutableByteSpan out, Deadline deadline) {
       ssize_t r = ::recv(fd_, out.data() + got, hash_payload_ ? std::min(want, kMaxDirectRead) : want, 0);
       if (r > 0) {
         n = static_cast<size_t>(r);
+        progress_received_.fetch_add(n, std::memory_order_relaxed);
       } else {
         s = after_recv_failure(r, errno, deadline);
       }

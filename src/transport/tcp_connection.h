@@ -110,6 +110,8 @@ class TcpConnection final : public Connection {
   std::atomic<uint64_t> bytes_received_{0};
   std::atomic<uint64_t> frames_sent_{0};
   std::atomic<uint64_t> frames_received_{0};
+  std::atomic<uint64_t> progress_sent_{0};  // per syscall (ConnectionStats::progress_sent)
+  std::atomic<uint64_t> progress_received_{0};
 };
 
 }  // namespace loco::transport
