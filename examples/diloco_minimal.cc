@@ -147,13 +147,9 @@ int main(int argc, char** argv) {
     for (int attempt = 1;; ++attempt) {
       const uint64_t epoch = peer.view().epoch;
       loco::Status s = call();
-      if (s.ok() || !loco::collectives::is_retryable(s.code()) || attempt == 10) return s;
+      if (s.ok() || !loco::is_retryable(s.code()) || attempt == 10) return s;
       std::fprintf(stderr, "rank %d: %s; retrying in the next epoch\n", rank, s.to_string().c_str());
-      auto next = peer.client().wait_for_epoch_after(epoch, minute());
-      if (!next.ok() && next.status().code() != loco::StatusCode::kDeadlineExceeded) {
-        return next.status();
-      }
-      peer.wait_for_world(1, minute()).ignore();
+      if (loco::Status next = peer.wait_next_epoch(epoch, minute()); !next.ok()) return next;
     }
   };
 

@@ -67,6 +67,9 @@ class Codec {
   // The codec and its options, as make_codec() parses them: "int8:block=256".
   virtual std::string_view name() const = 0;
   virtual bool lossless() const { return false; }
+  // Elements per block of a block codec (int8, int4, sign): the block size its header carries;
+  // 0 for codecs without blocks.
+  virtual uint32_t block_size() const { return 0; }
   // Bytes encode() writes for `count` elements (an exact size for every codec here).
   virtual size_t encoded_size_bound(size_t count) const = 0;
   // Encodes `in` into the front of `out` and returns the bytes written. INVALID_ARGUMENT when `out`

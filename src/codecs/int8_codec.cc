@@ -27,6 +27,7 @@ class Int8Codec final : public Codec {
 
   CodecId id() const override { return CodecId::kInt8Block; }
   std::string_view name() const override { return name_; }
+  uint32_t block_size() const override { return block_size_; }
   size_t encoded_size_bound(size_t count) const override {
     return kHeaderSize + 8 * num_blocks(count, block_size_) + count;
   }

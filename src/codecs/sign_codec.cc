@@ -51,6 +51,7 @@ class SignCodec final : public Codec {
 
   CodecId id() const override { return CodecId::kSign; }
   std::string_view name() const override { return name_; }
+  uint32_t block_size() const override { return block_size_; }
   size_t encoded_size_bound(size_t count) const override {
     return kHeaderSize + 4 * num_blocks(count, block_size_) + (count + 7) / 8;
   }

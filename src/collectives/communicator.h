@@ -161,8 +161,6 @@ class Communicator {
   uint64_t epoch() const;
   // Fails every operation of `epoch` with ABORTED (if it is the current epoch).
   void abort(uint64_t epoch);
-  // The bandwidth estimate behind the deadlines (bytes/s sent per operation; 0: none yet).
-  double measured_bytes_per_sec() const { return estimator_.bytes_per_sec(); }
 
   static Segment segment(size_t count, size_t world, size_t rank) {
     return segment_of(count, world, rank);

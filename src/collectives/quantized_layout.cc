@@ -96,14 +96,6 @@ Result<std::shared_ptr<const codecs::Codec>> parse_wire_codec(std::string_view s
   return std::shared_ptr<const codecs::Codec>(std::move(codec));
 }
 
-uint32_t codec_block_size(const codecs::Codec& codec) {
-  // The header of a one-element encoding carries the block size (codec.h).
-  const float one = 0.0f;
-  std::vector<std::byte> buf(codec.encoded_size_bound(1));
-  Result<size_t> n = codec.encode(std::span<const float>(&one, 1), buf);
-  if (!n.ok()) return 0;
-  Result<codecs::CodecHeader> h = codecs::read_header(buf);
-  return h.ok() ? h->block_size : 0;
-}
+uint32_t codec_block_size(const codecs::Codec& codec) { return codec.block_size(); }
 
 }  // namespace loco::collectives

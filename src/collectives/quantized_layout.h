@@ -73,7 +73,7 @@ size_t quantized_piece_elems(size_t piece_bytes, uint32_t block_size);
 Result<std::shared_ptr<const codecs::Codec>> parse_wire_codec(std::string_view spec);
 // INVALID_ARGUMENT unless `codec` is one of the dense codecs above.
 Status check_wire_codec(const codecs::Codec& codec);
-// The block size a block codec writes in its header (0 for fp16/bf16).
+// codec.block_size(): the block size a block codec writes in its header (0 for fp16/bf16).
 uint32_t codec_block_size(const codecs::Codec& codec);
 
 }  // namespace loco::collectives

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <type_traits>
 
-#include "collectives/half.h"
+#include "common/half.h"
 #include "common/check.h"
 
 namespace loco::collectives {

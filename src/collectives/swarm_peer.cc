@@ -76,19 +76,41 @@ SwarmPeer::~SwarmPeer() {
 }
 
 Status SwarmPeer::wait_for_world(int min_world, Deadline deadline) {
-  uint64_t epoch = 0;
-  LOCO_RETURN_IF_ERROR(client_->wait_for(
-      [&](const membership::MembershipView& v) {
-        epoch = v.epoch;
-        return v.rank >= 0 && v.world_size() >= min_world;
-      },
-      deadline));
-  // The epoch listener installs the links right after the view changes: wait for that too.
-  while (mesh_->epoch() < epoch) {
-    if (deadline.expired()) return DeadlineExceeded("waiting for the data-plane links");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (;;) {
+    uint64_t epoch = 0;
+    LOCO_RETURN_IF_ERROR(client_->wait_for(
+        [&](const membership::MembershipView& v) {
+          epoch = v.epoch;
+          return v.rank >= 0 && v.world_size() >= min_world;
+        },
+        deadline));
+    // The epoch listener installs the links right after the view changes: wait for that too.
+    while (mesh_->epoch() < epoch) {
+      if (deadline.expired()) return DeadlineExceeded("waiting for the data-plane links");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    Status links = mesh_->wait_ready(deadline);
+    if (links.ok() || links.code() == StatusCode::kDeadlineExceeded || !is_retryable(links.code())) {
+      return links;
+    }
+    // This epoch's links will not come up (replaced, or a neighbour unreachable, which the mesh
+    // has reported): the coordinator forms the next epoch; wait for it and try that one.
+    LOCO_LOG_INFO("links of epoch {} failed ({}); waiting for the next epoch", epoch,
+                  links.to_string());
+    auto next = client_->wait_for_epoch_after(epoch, deadline);
+    if (!next.ok()) {
+      return next.status().code() == StatusCode::kDeadlineExceeded
+                 ? DeadlineExceeded("no epoch after " + std::to_string(epoch) +
+                                    " in time; its links: " + links.to_string())
+                 : next.status();
+    }
   }
-  return mesh_->wait_ready(deadline);
+}
+
+Status SwarmPeer::wait_next_epoch(uint64_t after, Deadline deadline) {
+  auto next = client_->wait_for_epoch_after(after, deadline);
+  if (!next.ok()) return next.status().with_context("waiting for a new membership");
+  return wait_for_world(1, deadline);
 }
 
 void SwarmPeer::leave(const std::string& reason) {

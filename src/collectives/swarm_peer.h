@@ -38,8 +38,14 @@ class SwarmPeer {
   uint16_t data_port() const;  // the port the data plane listens on
 
   // Waits until this peer is a member of an epoch with at least `min_world` members and that
-  // epoch's data-plane links are up.
+  // epoch's data-plane links are up. An epoch that is replaced before its links are up (ABORTED)
+  // or whose links fail (UNAVAILABLE: a neighbour unreachable) is followed by the next one, so a
+  // joiner under churn keeps going. OK; DEADLINE_EXCEEDED; the coordinator connection's failure
+  // (client().health()); a link failure that retrying does not cure (UNAUTHENTICATED, ...).
   Status wait_for_world(int min_world, Deadline deadline);
+  // The retry idiom's wait: an epoch newer than `after` (the one a failed operation ran in) with
+  // this peer in it and its links up. Statuses as wait_for_world.
+  Status wait_next_epoch(uint64_t after, Deadline deadline);
 
   // Runs `op` until it succeeds or fails with a status other than ABORTED/UNAVAILABLE/
   // DEADLINE_EXCEEDED; between tries it waits for the next epoch (the retry idiom). `tries`
@@ -61,25 +67,15 @@ class SwarmPeer {
   std::shared_ptr<std::atomic<membership::PeerClient*>> client_slot_;
 };
 
-// True for the statuses after which retrying with the next membership is the right move.
-inline bool is_retryable(StatusCode code) {
-  return code == StatusCode::kAborted || code == StatusCode::kUnavailable ||
-         code == StatusCode::kDeadlineExceeded;
-}
-
 template <typename Op>
 auto SwarmPeer::with_retry(Op&& op, int tries, Deadline deadline) -> decltype(op()) {
   for (int attempt = 1;; ++attempt) {
     const uint64_t epoch = view().epoch;
     auto result = op();
     if (result.ok() || !is_retryable(result.status().code()) || attempt >= tries) return result;
-    if (!client_->health().ok()) return client_->health();
-    // Wait for the membership to move on (or at least for links of the current epoch).
-    auto next = client_->wait_for_epoch_after(epoch, deadline);
-    if (!next.ok() && next.status().code() != StatusCode::kDeadlineExceeded) return next.status();
-    if (deadline.expired()) return result;
-    Status ready = wait_for_world(1, deadline);
-    ready.ignore();
+    Status next = wait_next_epoch(epoch, deadline);
+    if (next.code() == StatusCode::kDeadlineExceeded) return result;
+    if (!next.ok()) return next;
   }
 }
 

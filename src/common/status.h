@@ -68,6 +68,14 @@ inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceEx
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
+// True for the statuses after which retrying with the next membership is the right move: the
+// epoch changed (ABORTED), a peer or link was unreachable (UNAVAILABLE), or an operation ran out
+// of its deadline on a hung peer (DEADLINE_EXCEEDED).
+inline bool is_retryable(StatusCode code) {
+  return code == StatusCode::kAborted || code == StatusCode::kUnavailable ||
+         code == StatusCode::kDeadlineExceeded;
+}
+
 // A value of type T or a non-OK Status. Constructing a Result from an OK Status is a bug and
 // becomes kInternal.
 template <typename T>

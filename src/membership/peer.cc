@@ -107,11 +107,6 @@ Status PeerClient::health() const {
   return health_;
 }
 
-void PeerClient::set_epoch_listener(std::function<void(const MembershipView&)> listener) {
-  std::lock_guard<std::mutex> lock(mu_);
-  listener_ = std::move(listener);
-}
-
 void PeerClient::fail(Status why) {
   {
     std::lock_guard<std::mutex> lock(mu_);

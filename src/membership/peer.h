@@ -43,8 +43,8 @@ struct PeerOptions {
   std::string data_host;         // where other peers reach this peer's data plane ("" = as seen)
   uint16_t data_port = 0;
   Duration connect_timeout = std::chrono::seconds(10);
-  // Called on the client's reader thread for every new epoch, from the first one on (see
-  // set_epoch_listener).
+  // Called on the client's reader thread for every new epoch, from the first one on (keep it
+  // short; no calls back into the client that wait).
   std::function<void(const MembershipView&)> on_epoch;
   // Test hook, empty in production: vote() calls it after sending OP_DONE and before it looks for
   // the OP_COMMIT, so a test can let OP_COMMIT and the next EPOCH arrive first.
@@ -71,10 +71,6 @@ class PeerClient {
   Status wait_for(const std::function<bool(const MembershipView&)>& pred, Deadline deadline) const;
   // Waits for an epoch newer than `epoch`.
   Result<MembershipView> wait_for_epoch_after(uint64_t epoch, Deadline deadline) const;
-
-  // Called on the client's reader thread for every new epoch (keep it short; no calls back into
-  // this object that wait).
-  void set_epoch_listener(std::function<void(const MembershipView&)> listener);
 
   // The commit vote of a collective operation: reports OpDone and waits for OpCommit. ABORTED if
   // the epoch moves past op.epoch first, UNAVAILABLE if the coordinator is lost,

@@ -25,15 +25,19 @@ size_t bucket_count(size_t count, size_t bucket_elems);
 
 // Averages `data` in place, bucket by bucket, in order. On failure the buckets before the failing
 // one are already averaged: use only on scratch data the caller recomputes before a retry.
-// A non-empty `wire_codec` sends every bucket through it (Reducer::all_reduce_avg_quantized).
+// A non-null `codec` sends every bucket through it (Reducer::all_reduce_avg_quantized).
 [[nodiscard]] Status reduce_in_buckets(std::span<float> data, size_t bucket_elems, Reducer& reducer,
-                                       std::string_view wire_codec = {});
+                                       const WireCodec& codec = {});
 
 // Averages `data` in place with all-or-nothing semantics: on any non-OK status `data` is exactly
 // as before. A single bucket goes straight to the reducer (whose contract already says so); more
 // buckets are staged in `scratch` (resized as needed) and copied back once all of them succeeded.
 [[nodiscard]] Status reduce_atomically(std::span<float> data, std::vector<float>& scratch,
                                        size_t bucket_elems, Reducer& reducer,
-                                       std::string_view wire_codec = {});
+                                       const WireCodec& codec = {});
+
+// A strategy's wire codec spec ("" or "fp32": null), parsed once when the strategy is built.
+// A bad spec (make_strategy's validate() rejects it first) is the status of every collective.
+Result<WireCodec> parse_strategy_codec(std::string_view spec);
 
 }  // namespace loco::optim

@@ -15,8 +15,9 @@ Status Ddp::on_gradients(std::span<float> grads, int64_t /*step*/, Reducer& redu
     return InvalidArgument("ddp: " + std::to_string(grads.size()) + " gradients for " +
                            std::to_string(count_) + " parameters");
   }
+  if (!codec_.ok()) return codec_.status();
   return reduce_atomically(grads, staging_, bucket_elements(options_.bucket_bytes), reducer,
-                           options_.wire_codec);
+                           *codec_);
 }
 
 Status Ddp::after_inner_step(std::span<float> params, int64_t /*step*/, Reducer& /*reducer*/) {

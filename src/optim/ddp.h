@@ -25,7 +25,8 @@ struct DdpOptions {
 
 class Ddp final : public Strategy {
  public:
-  explicit Ddp(DdpOptions options = {}) : options_(options) {}
+  explicit Ddp(DdpOptions options = {})
+      : options_(options), codec_(parse_strategy_codec(options_.wire_codec)) {}
 
   std::string name() const override { return "ddp"; }
   Status init(std::span<const float> params) override;
@@ -38,6 +39,7 @@ class Ddp final : public Strategy {
 
  private:
   DdpOptions options_;
+  Result<WireCodec> codec_;  // options_.wire_codec, parsed once
   size_t count_ = 0;
   bool initialized_ = false;
   std::vector<float> staging_;

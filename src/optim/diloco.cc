@@ -44,8 +44,9 @@ Status Diloco::outer_round(std::span<float> params, Reducer& reducer) {
   }
   for (size_t i = 0; i < params.size(); ++i) delta_[i] = global_[i] - params[i];
   // delta_ is scratch: a failure part-way leaves only it modified.
-  LOCO_RETURN_IF_ERROR(reduce_in_buckets(delta_, bucket_elements(options_.bucket_bytes), reducer,
-                                         options_.wire_codec));
+  if (!codec_.ok()) return codec_.status();
+  LOCO_RETURN_IF_ERROR(
+      reduce_in_buckets(delta_, bucket_elements(options_.bucket_bytes), reducer, *codec_));
   LOCO_RETURN_IF_ERROR(outer_.step(global_, delta_));
   std::copy(global_.begin(), global_.end(), params.begin());
   return OkStatus();

@@ -43,7 +43,10 @@ struct DilocoOptions {
 
 class Diloco final : public Strategy {
  public:
-  explicit Diloco(DilocoOptions options) : options_(std::move(options)), outer_(options_.outer) {}
+  explicit Diloco(DilocoOptions options)
+      : options_(std::move(options)),
+        codec_(parse_strategy_codec(options_.wire_codec)),
+        outer_(options_.outer) {}
 
   std::string name() const override { return "diloco"; }
   Status init(std::span<const float> params) override;
@@ -70,6 +73,7 @@ class Diloco final : public Strategy {
   Status outer_round(std::span<float> params, Reducer& reducer);
 
   DilocoOptions options_;
+  Result<WireCodec> codec_;  // options_.wire_codec, parsed once
   OuterSgd outer_;
   bool initialized_ = false;
   std::vector<float> global_;

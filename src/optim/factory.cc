@@ -77,10 +77,10 @@ Status validate(const StrategyOptions& o) {
     }
   }
   if (o.name == "demo") {
-    LOCO_RETURN_IF_ERROR(validate(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay}));
+    LOCO_RETURN_IF_ERROR(validate(o.demo));
   }
   if (o.name == "ddp-topk") {
-    LOCO_RETURN_IF_ERROR(validate(TopkDdpOptions{o.topk_fraction, o.topk_momentum, o.ef_codec}));
+    LOCO_RETURN_IF_ERROR(validate(o.topk));
   }
   if (!o.wire_codec.empty()) {  // the quantized all-reduce (collectives/quantized_layout.h)
     if (o.name != "diloco" && o.name != "local-sgd" && o.name != "ddp") {
@@ -89,8 +89,8 @@ Status validate(const StrategyOptions& o) {
     auto codec = collectives::parse_wire_codec(o.wire_codec);
     if (!codec.ok()) return codec.status().with_context("wire codec '" + o.wire_codec + "'");
   }
-  if (o.name == "ddp-powersgd" && o.powersgd_rank < 1) {
-    return InvalidArgument("ddp-powersgd: rank must be >= 1, got " + std::to_string(o.powersgd_rank));
+  if (o.name == "ddp-powersgd" && o.powersgd.rank < 1) {
+    return InvalidArgument("ddp-powersgd: rank must be >= 1, got " + std::to_string(o.powersgd.rank));
   }
   return OkStatus();
 }
@@ -113,11 +113,11 @@ Result<std::unique_ptr<Strategy>> make_strategy(const StrategyOptions& o) {
   } else if (o.name == "lofi") {
     out = std::make_unique<Lofi>(LofiOptions{o.bucket_bytes});
   } else if (o.name == "demo") {
-    out = std::make_unique<Demo>(DemoOptions{o.demo_chunk, o.demo_topk, o.demo_decay});
+    out = std::make_unique<Demo>(o.demo);
   } else if (o.name == "ddp-topk") {
-    out = std::make_unique<TopkDdp>(TopkDdpOptions{o.topk_fraction, o.topk_momentum, o.ef_codec});
+    out = std::make_unique<TopkDdp>(o.topk);
   } else if (o.name == "ddp-powersgd") {
-    out = std::make_unique<PowerSgd>(PowerSgdOptions{o.powersgd_rank, o.tensor_shapes, 0});
+    out = std::make_unique<PowerSgd>(o.powersgd);
   } else {
     return Internal("strategy '" + o.name + "' is in the catalog but has no constructor");
   }

@@ -14,7 +14,10 @@
 
 #include "common/status.h"
 #include "optim/bucketing.h"
+#include "optim/demo.h"
+#include "optim/powersgd.h"
 #include "optim/strategy.h"
+#include "optim/topk_ddp.h"
 
 namespace loco::optim {
 
@@ -28,15 +31,11 @@ struct StrategyOptions {
   // diloco: extra momentum coefficients for multi-timescale outer momentum (empty: classic).
   std::vector<float> extra_outer_momenta;
   size_t bucket_bytes = kDefaultBucketBytes;  // every strategy: bytes per collective call
-  size_t demo_chunk = 64;     // demo: DCT chunk size
-  size_t demo_topk = 8;       // demo: coefficients sent per chunk
-  float demo_decay = 0.999f;  // demo: momentum decay
-  double topk_fraction = 0.01;  // ddp-topk: share of elements sent per step
-  float topk_momentum = 0.0f;   // ddp-topk: DGC momentum correction (needs inner plain SGD)
-  std::string ef_codec;         // ddp-topk: compressor spec (empty: top-k of topk_fraction)
-  size_t powersgd_rank = 2;     // ddp-powersgd: rank of the approximation
-  // ddp-powersgd: rows x cols of every tensor in the flat span, in order (the trainer fills it).
-  std::vector<std::pair<size_t, size_t>> tensor_shapes;
+  DemoOptions demo;     // demo: chunk, topk, decay
+  TopkDdpOptions topk;  // ddp-topk: fraction, momentum (needs inner plain SGD), codec (--ef-codec)
+  // ddp-powersgd: rank, and shapes (rows x cols of every tensor in the flat span, in order: the
+  // trainer fills them).
+  PowerSgdOptions powersgd;
   // diloco, local-sgd, ddp: wire codec of the all-reduce ("" = fp32; fp16, bf16, int8[:block=N],
   // int4[:block=N]); INVALID_ARGUMENT for any other codec or for another strategy.
   std::string wire_codec = {};

@@ -35,9 +35,10 @@ Status LocalSgd::after_inner_step(std::span<float> params, int64_t step, Reducer
   LOCO_RETURN_IF_ERROR(check(params));
   if (step < 0) return InvalidArgument("local-sgd: negative step " + std::to_string(step));
   if (syncs_after(step)) {
+    if (!codec_.ok()) return codec_.status();
     LOCO_RETURN_IF_ERROR(
         reduce_atomically(params, staging_, bucket_elements(options_.bucket_bytes), reducer,
-                          options_.wire_codec));
+                          *codec_));
     synced_step_ = step;
   }
   last_step_ = std::max(last_step_, step);
@@ -47,9 +48,9 @@ Status LocalSgd::after_inner_step(std::span<float> params, int64_t step, Reducer
 Status LocalSgd::finish(std::span<float> params, Reducer& reducer) {
   LOCO_RETURN_IF_ERROR(check(params));
   if (last_step_ <= synced_step_) return OkStatus();
-  LOCO_RETURN_IF_ERROR(
-      reduce_atomically(params, staging_, bucket_elements(options_.bucket_bytes), reducer,
-                          options_.wire_codec));
+  if (!codec_.ok()) return codec_.status();
+  LOCO_RETURN_IF_ERROR(reduce_atomically(params, staging_, bucket_elements(options_.bucket_bytes),
+                                         reducer, *codec_));
   synced_step_ = last_step_;
   return OkStatus();
 }

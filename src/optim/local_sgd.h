@@ -27,7 +27,8 @@ struct LocalSgdOptions {
 
 class LocalSgd final : public Strategy {
  public:
-  explicit LocalSgd(LocalSgdOptions options) : options_(std::move(options)) {}
+  explicit LocalSgd(LocalSgdOptions options)
+      : options_(std::move(options)), codec_(parse_strategy_codec(options_.wire_codec)) {}
 
   std::string name() const override { return "local-sgd"; }
   Status init(std::span<const float> params) override;
@@ -41,6 +42,7 @@ class LocalSgd final : public Strategy {
   Status check(std::span<float> params) const;
 
   LocalSgdOptions options_;
+  Result<WireCodec> codec_;  // options_.wire_codec, parsed once
   bool initialized_ = false;
   size_t count_ = 0;
   std::vector<float> staging_;

@@ -20,14 +20,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "codecs/codec.h"
 #include "common/status.h"
 
 namespace loco::optim {
+
+// A parsed dense wire codec for the quantized all-reduce; null: plain fp32. Strategies parse the
+// spec once, when they are built (parse_strategy_codec in bucketing.h), not per bucket.
+using WireCodec = std::shared_ptr<const codecs::Codec>;
 
 // The collective a strategy needs. Implemented over collectives::Communicator by SwarmReducer
 // (swarm_reducer.h; it does not retry: the trainer retries whole strategy calls, see above), and
@@ -38,14 +44,14 @@ class Reducer {
   // Averages `data` element-wise across all live peers, in place. Every peer ends with identical
   // bytes. On a non-OK status `data` is exactly as before the call.
   [[nodiscard]] virtual Status all_reduce_avg(std::span<float> data) = 0;
-  // The same average with the data sent through a dense wire codec ("fp16", "bf16",
-  // "int8[:block=N]", "int4[:block=N]"; collectives' quantized all-reduce): every peer still ends
-  // with identical bytes, the decoded value of one encoding of the average, within the codec's
-  // error (once per ring hop) of the exact average. An empty codec is all_reduce_avg. Reducers
-  // without it say UNIMPLEMENTED; a codec that is not dense is INVALID_ARGUMENT.
+  // The same average with the data sent through a dense wire codec (fp16, bf16, int8[:block=N],
+  // int4[:block=N]; collectives' quantized all-reduce): every peer still ends with identical
+  // bytes, the decoded value of one encoding of the average, within the codec's error (once per
+  // ring hop) of the exact average. A null codec is all_reduce_avg. Reducers without it say
+  // UNIMPLEMENTED; a codec that is not dense is INVALID_ARGUMENT.
   [[nodiscard]] virtual Status all_reduce_avg_quantized(std::span<float> data,
-                                                        std::string_view wire_codec) {
-    if (wire_codec.empty()) return all_reduce_avg(data);
+                                                        const WireCodec& codec) {
+    if (!codec) return all_reduce_avg(data);
     return Status(StatusCode::kUnimplemented, "this reducer has no quantized all-reduce");
   }
   virtual int world_size() const = 0;

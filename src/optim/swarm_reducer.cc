@@ -16,11 +16,17 @@ Status SwarmReducer::all_reduce_avg(std::span<float> data) {
   return OkStatus();
 }
 
-Status SwarmReducer::all_reduce_avg_quantized(std::span<float> data, std::string_view wire_codec) {
-  if (wire_codec.empty()) return all_reduce_avg(data);
+Status SwarmReducer::all_reduce_avg_quantized(std::span<float> data, const WireCodec& codec) {
+  if (!codec) return all_reduce_avg(data);
   if (data.empty()) return OkStatus();
-  auto stats = comm_.all_reduce_quantized(data.data(), data.size(), collectives::ReduceOp::kAvg,
-                                          wire_codec, tag_);
+  auto stats = comm_.run({.kind = collectives::OpKind::kAllReduce,
+                          .in = data.data(),
+                          .out = data.data(),
+                          .count = data.size(),
+                          .dtype = collectives::DataType::kF32,
+                          .op = collectives::ReduceOp::kAvg,
+                          .tag = tag_,
+                          .codec = codec});
   if (!stats.ok()) return stats.status();
   sent_.fetch_add(stats->bytes_sent, std::memory_order_relaxed);
   received_.fetch_add(stats->bytes_received, std::memory_order_relaxed);

@@ -29,7 +29,7 @@ class SwarmReducer final : public Reducer {
 
   Status all_reduce_avg(std::span<float> data) override;
   // Communicator::all_reduce_quantized (kAvg) on the same tag.
-  Status all_reduce_avg_quantized(std::span<float> data, std::string_view wire_codec) override;
+  Status all_reduce_avg_quantized(std::span<float> data, const WireCodec& codec) override;
   // Communicator::all_gather of bytes (kU8), every peer's part the same size. ABORTED if the
   // membership changed between reading the world size and the operation (a retry fixes it).
   Status all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) override;

@@ -20,18 +20,15 @@ int fail(int code, const Status& s) {
   return code;
 }
 
-// Retry waits over the swarm's membership: the next epoch, then its data-plane links; and the
-// shared-state syncs of state_rendezvous.h over a StateSync with the coordinator.
-class SwarmWaiter final : public RetryWaiter, public StatePort {
+// The trainer's SwarmPort over the swarm's membership (the retry idiom's waits are
+// collectives::SwarmPeer's) and a StateSync with the coordinator.
+class PeerPort final : public SwarmPort {
  public:
-  SwarmWaiter(collectives::SwarmPeer& peer, state::StateSync& sync, int timeout_s, int sync_timeout_s)
+  PeerPort(collectives::SwarmPeer& peer, state::StateSync& sync, int timeout_s, int sync_timeout_s)
       : peer_(peer), sync_(sync), timeout_s_(timeout_s), sync_timeout_s_(sync_timeout_s) {}
   uint64_t epoch() const override { return peer_.view().epoch; }
   Status wait_after(uint64_t epoch) override {
-    const Deadline deadline = Deadline::after(std::chrono::seconds(timeout_s_));
-    auto next = peer_.client().wait_for_epoch_after(epoch, deadline);
-    if (!next.ok()) return next.status().with_context("waiting for a new membership");
-    return peer_.wait_for_world(1, deadline);
+    return peer_.wait_next_epoch(epoch, Deadline::after(std::chrono::seconds(timeout_s_)));
   }
   uint64_t data_epoch() const override { return peer_.comm().epoch(); }
   int world() const override { return peer_.view().world_size(); }
@@ -62,7 +59,7 @@ int run_session(const SessionConfig& config) {
   auto model = make_model(config.model, config.seed);
   if (!model.ok()) return fail(2, model.status());
   optim::StrategyOptions strategy_options = config.strategy;
-  strategy_options.tensor_shapes = (*model)->tensor_shapes();
+  strategy_options.powersgd.shapes = (*model)->tensor_shapes();
   if (Status s = optim::validate(strategy_options); !s.ok()) return fail(2, s);
   auto strategy = optim::make_strategy(strategy_options);
   if (!strategy.ok()) return fail(2, strategy.status());
@@ -111,8 +108,8 @@ int run_session(const SessionConfig& config) {
   state::StateSyncOptions so = state::state_sync_options_for(config.swarm, p.data_port());
   auto state_sync = state::StateSync::create(p.client(), so);
   if (!state_sync.ok()) return fail(1, state_sync.status());
-  SwarmWaiter waiter(p, **state_sync, config.retry_timeout_s, config.sync_timeout_s);
-  auto trainer = Trainer::make(**model, **data, **strategy, reducer, &waiter, metrics->get(),
+  PeerPort port(p, **state_sync, config.retry_timeout_s, config.sync_timeout_s);
+  auto trainer = Trainer::make(**model, **data, **strategy, reducer, &port, metrics->get(),
                                config.trainer);
   if (!trainer.ok()) return fail(2, trainer.status());
   if (Status s = (*trainer)->init(); !s.ok()) return fail(1, s);
@@ -121,7 +118,7 @@ int run_session(const SessionConfig& config) {
   }
   // Every peer state-syncs at its first communication in each new epoch; a joiner first receives
   // the swarm's state (state_rendezvous.h).
-  if (Status s = (*trainer)->enable_state_sync(&waiter, config.join); !s.ok()) return fail(1, s);
+  if (Status s = (*trainer)->enable_state_sync(config.join); !s.ok()) return fail(1, s);
   Status s = (*trainer)->run();
   if (!s.ok()) {
     p.leave("failed");

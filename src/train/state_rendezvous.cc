@@ -54,9 +54,9 @@ Status GuardedReducer::all_reduce_avg(std::span<float> data) {
   return inner_.all_reduce_avg(data);
 }
 
-Status GuardedReducer::all_reduce_avg_quantized(std::span<float> data, std::string_view wire_codec) {
+Status GuardedReducer::all_reduce_avg_quantized(std::span<float> data, const optim::WireCodec& codec) {
   LOCO_RETURN_IF_ERROR(check());
-  return inner_.all_reduce_avg_quantized(data, wire_codec);
+  return inner_.all_reduce_avg_quantized(data, codec);
 }
 
 Status GuardedReducer::all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) {
@@ -64,7 +64,7 @@ Status GuardedReducer::all_gather_bytes(std::span<const std::byte> mine, std::ve
   return inner_.all_gather_bytes(mine, all);
 }
 
-Result<std::unique_ptr<StateRendezvous>> StateRendezvous::make(StatePort& port,
+Result<std::unique_ptr<StateRendezvous>> StateRendezvous::make(SwarmPort& port,
                                                                optim::Strategy& strategy,
                                                                std::span<float> params,
                                                                InnerOptimizer& inner, bool joiner) {

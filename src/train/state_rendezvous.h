@@ -36,27 +36,13 @@
 #include "state/shared_state.h"
 #include "state/state_sync.h"
 #include "train/inner_optimizer.h"
+#include "train/swarm_port.h"
 
 namespace loco::train {
 
 // The strategy calls that may communicate; the value travels in "train.position".
 enum class SyncPoint : int64_t { kOnGradients = 1, kAfterInnerStep = 2, kFinish = 3 };
 const char* sync_point_name(SyncPoint p);
-
-// What the rendezvous needs from the swarm (session.cc implements it over SwarmPeer + StateSync;
-// tests use fakes).
-class StatePort {
- public:
-  virtual ~StatePort() = default;
-  virtual uint64_t epoch() const = 0;       // the membership epoch this peer last saw
-  virtual uint64_t data_epoch() const = 0;  // the epoch of the collectives' links
-  virtual int world() const = 0;
-  // One StateSync::sync with every member of the current epoch.
-  [[nodiscard]] virtual Result<state::SyncResult> sync(state::SharedState& state,
-                                                       state::SyncStrategy role) = 0;
-  // Waits until the current epoch's data-plane links are up.
-  [[nodiscard]] virtual Status wait_links() = 0;
-};
 
 struct StateLayoutPlan {
   bool params = false;            // parameters + inner optimizer state + its step count
@@ -78,7 +64,7 @@ class GuardedReducer final : public optim::Reducer {
  public:
   explicit GuardedReducer(optim::Reducer& inner) : inner_(inner) {}
   // `port` null: pass-through. `synced_epoch` must outlive this object.
-  void arm(const StatePort* port, const uint64_t* synced_epoch) {
+  void arm(const SwarmPort* port, const uint64_t* synced_epoch) {
     port_ = port;
     synced_epoch_ = synced_epoch;
   }
@@ -87,7 +73,7 @@ class GuardedReducer final : public optim::Reducer {
   void clear_tripped() { tripped_ = false; }
 
   Status all_reduce_avg(std::span<float> data) override;
-  Status all_reduce_avg_quantized(std::span<float> data, std::string_view wire_codec) override;
+  Status all_reduce_avg_quantized(std::span<float> data, const optim::WireCodec& codec) override;
   Status all_gather_bytes(std::span<const std::byte> mine, std::vector<std::byte>& all) override;
   int world_size() const override { return inner_.world_size(); }
   uint64_t bytes_sent() const override { return inner_.bytes_sent(); }
@@ -96,7 +82,7 @@ class GuardedReducer final : public optim::Reducer {
  private:
   Status check();
   optim::Reducer& inner_;
-  const StatePort* port_ = nullptr;
+  const SwarmPort* port_ = nullptr;
   const uint64_t* synced_epoch_ = nullptr;
   bool tripped_ = false;
 };
@@ -119,7 +105,7 @@ class StateRendezvous {
  public:
   // Registers the layout over the trainer's buffers (which must outlive this object; call after
   // strategy.init). INVALID_ARGUMENT if the state cannot be laid out.
-  static Result<std::unique_ptr<StateRendezvous>> make(StatePort& port, optim::Strategy& strategy,
+  static Result<std::unique_ptr<StateRendezvous>> make(SwarmPort& port, optim::Strategy& strategy,
                                                        std::span<float> params,
                                                        InnerOptimizer& inner, bool joiner);
 
@@ -137,11 +123,11 @@ class StateRendezvous {
   Result<SyncPosition> sync(SyncPosition here, const std::function<void(const SyncRecord&)>& on_sync);
 
  private:
-  StateRendezvous(StatePort& port, optim::Strategy& strategy, std::span<float> params,
+  StateRendezvous(SwarmPort& port, optim::Strategy& strategy, std::span<float> params,
                   InnerOptimizer& inner, bool joiner)
       : port_(port), strategy_(strategy), params_(params), inner_(inner), joiner_(joiner) {}
 
-  StatePort& port_;
+  SwarmPort& port_;
   optim::Strategy& strategy_;
   std::span<float> params_;
   InnerOptimizer& inner_;

@@ -5,7 +5,6 @@
 
 #include <cstring>
 
-#include "collectives/swarm_peer.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "train/checkpoint.h"
@@ -20,7 +19,7 @@ double seconds_since(TimePoint t0) { return std::chrono::duration<double>(now() 
 
 Result<std::unique_ptr<Trainer>> Trainer::make(Model& model, TrainData& data,
                                                optim::Strategy& strategy, optim::Reducer& reducer,
-                                               RetryWaiter* waiter, MetricsWriter* metrics,
+                                               SwarmPort* swarm, MetricsWriter* metrics,
                                                TrainerOptions options) {
   if (options.steps < 1) return InvalidArgument("--steps must be at least 1");
   if (options.eval_every < 0 || options.checkpoint_every < 0) {
@@ -33,18 +32,18 @@ Result<std::unique_ptr<Trainer>> Trainer::make(Model& model, TrainData& data,
   int64_t count = 0;
   for (const auto& p : model.module().parameters()) count += p.numel();
   LOCO_ASSIGN_OR_RETURN(auto inner, InnerOptimizer::make(options.inner, static_cast<size_t>(count)));
-  return std::unique_ptr<Trainer>(new Trainer(model, data, strategy, reducer, waiter, metrics,
+  return std::unique_ptr<Trainer>(new Trainer(model, data, strategy, reducer, swarm, metrics,
                                               std::move(options), std::move(inner)));
 }
 
 Trainer::Trainer(Model& model, TrainData& data, optim::Strategy& strategy, optim::Reducer& reducer,
-                 RetryWaiter* waiter, MetricsWriter* metrics, TrainerOptions options,
+                 SwarmPort* swarm, MetricsWriter* metrics, TrainerOptions options,
                  InnerOptimizer inner)
     : model_(model),
       data_(data),
       strategy_(strategy),
       reducer_(reducer),
-      waiter_(waiter),
+      swarm_(swarm),
       metrics_(metrics),
       options_(std::move(options)),
       flat_(model.module()),
@@ -60,11 +59,11 @@ void Trainer::write(const std::string& event, int64_t step, nlohmann::json field
 template <typename Call>
 Status Trainer::with_retry(const char* what, SyncPoint point, int64_t step, Call&& call) {
   for (int attempt = 1;; ++attempt) {
-    const uint64_t epoch = waiter_ != nullptr ? waiter_->epoch() : 0;
+    const uint64_t epoch = swarm_ != nullptr ? swarm_->epoch() : 0;
     guard_.clear_tripped();
     Status s = call();
     if (s.ok()) return s;
-    if (!collectives::is_retryable(s.code()) || waiter_ == nullptr ||
+    if (!is_retryable(s.code()) || swarm_ == nullptr ||
         attempt >= options_.max_retries) {
       return s.with_context(std::string(what) + " at step " + std::to_string(step));
     }
@@ -73,7 +72,7 @@ Status Trainer::with_retry(const char* what, SyncPoint point, int64_t step, Call
     if (!guard_.tripped()) {
       LOCO_LOG_WARN("{} at step {} failed ({}); retrying with the next membership", what, step,
                     s.to_string());
-      Status waited = waiter_->wait_after(epoch);
+      Status waited = swarm_->wait_after(epoch);
       // The new epoch's links may fail too (another change on the way): try again with that one.
       // No new membership in time (DEADLINE_EXCEEDED) stays fatal; a lost coordinator ends
       // within max_retries attempts.
@@ -88,7 +87,7 @@ Status Trainer::with_retry(const char* what, SyncPoint point, int64_t step, Call
       auto synced = sync_state(SyncPosition{step, point});
       if (!synced.ok()) {
         const Status& e = synced.status();
-        if (!collectives::is_retryable(e.code()) || attempt + 1 >= options_.max_retries) {
+        if (!is_retryable(e.code()) || attempt + 1 >= options_.max_retries) {
           return e.with_context(std::string("state sync before ") + what + " at step " +
                                 std::to_string(step));
         }
@@ -110,16 +109,12 @@ Result<SyncPosition> Trainer::sync_state(SyncPosition here) {
   });
 }
 
-Status Trainer::enable_state_sync(StatePort* port, bool joiner) {
+Status Trainer::enable_state_sync(bool joiner) {
+  if (swarm_ == nullptr) return FailedPrecondition("state sync needs a swarm (Trainer::make)");
   LOCO_RETURN_IF_ERROR(init());
-  if (port == nullptr) {
-    rendezvous_.reset();
-    guard_.arm(nullptr, nullptr);
-    return OkStatus();
-  }
   LOCO_ASSIGN_OR_RETURN(rendezvous_,
-                        StateRendezvous::make(*port, strategy_, flat_.params(), inner_, joiner));
-  guard_.arm(port, rendezvous_->synced_epoch());
+                        StateRendezvous::make(*swarm_, strategy_, flat_.params(), inner_, joiner));
+  guard_.arm(swarm_, rendezvous_->synced_epoch());
   joiner_ = joiner;
   return OkStatus();
 }
@@ -132,7 +127,7 @@ Status Trainer::join_swarm() {
       pos = *r;
       break;
     }
-    if (!collectives::is_retryable(r.status().code()) || attempt >= options_.max_retries) {
+    if (!is_retryable(r.status().code()) || attempt >= options_.max_retries) {
       return r.status().with_context("receiving the swarm's state");
     }
     LOCO_LOG_WARN("receiving the swarm's state failed ({}); retrying", r.status().to_string());

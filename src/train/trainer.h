@@ -2,8 +2,8 @@
 //     forward, backward -> strategy.on_gradients -> clip -> inner step -> strategy.after_inner_step
 //     -> metrics (step, sync with params_hash, eval) -> checkpoint
 // and at the end strategy.finish, a final evaluation and the "done" line.
-// Retry: a strategy call that returns a retryable status (collectives::is_retryable) has left
-// everything as before the call, so the trainer waits for the next membership (RetryWaiter) and
+// Retry: a strategy call that returns a retryable status (is_retryable) has left
+// everything as before the call, so the trainer waits for the next membership (SwarmPort::wait_after) and
 // calls it again with the same arguments, writing a "retry" metrics line.
 // Shared state (enable_state_sync, state_rendezvous.h): the strategy's collectives go through a
 // guard that refuses them while the membership epoch has not been state-synced; before the retry
@@ -35,16 +35,6 @@
 
 namespace loco::train {
 
-// What the trainer needs from the membership to retry a failed strategy call. The swarm
-// implementation is in session.cc (over collectives::SwarmPeer); tests use fakes.
-class RetryWaiter {
- public:
-  virtual ~RetryWaiter() = default;
-  virtual uint64_t epoch() const = 0;
-  // Waits for an epoch newer than `epoch` whose data-plane links are up.
-  [[nodiscard]] virtual Status wait_after(uint64_t epoch) = 0;
-};
-
 struct TrainerOptions {
   int64_t steps = 3000;
   int64_t eval_every = 100;        // 0: only the final evaluation
@@ -63,11 +53,11 @@ struct EvalResult {
 
 class Trainer {
  public:
-  // The parts must outlive the trainer. `waiter` null: retryable failures are fatal. `metrics`
-  // may be null. Binds the model's parameters to flat buffers and makes the inner optimizer.
+  // The parts must outlive the trainer. `swarm` null: retryable failures are fatal and there is
+  // no state sync. `metrics` may be null. Binds the model's parameters to flat buffers and makes the inner optimizer.
   static Result<std::unique_ptr<Trainer>> make(Model& model, TrainData& data,
                                                optim::Strategy& strategy, optim::Reducer& reducer,
-                                               RetryWaiter* waiter, MetricsWriter* metrics,
+                                               SwarmPort* swarm, MetricsWriter* metrics,
                                                TrainerOptions options);
 
   // strategy.init with the current parameters (call once, before resume() or run()).
@@ -93,15 +83,16 @@ class Trainer {
   double last_loss() const { return last_loss_; }
   const EvalResult& last_eval() const { return last_eval_; }
 
-  // Shared-state sync over `port` (null: none, the default): init(), then lay out the state and
-  // guard the strategy's collectives (state_rendezvous.h). `joiner`: run() first receives the
-  // swarm's state (RECEIVE_ONLY) and starts at the swarm's step. Call before run().
-  [[nodiscard]] Status enable_state_sync(StatePort* port, bool joiner);
+  // Shared-state sync over the swarm given to make() (none by default; FAILED_PRECONDITION without
+  // one): init(), then lay out the state and guard the strategy's collectives
+  // (state_rendezvous.h). `joiner`: run() first receives the swarm's state (RECEIVE_ONLY) and
+  // starts at the swarm's step. Call before run().
+  [[nodiscard]] Status enable_state_sync(bool joiner);
   const StateRendezvous* rendezvous() const { return rendezvous_.get(); }
 
  private:
   Trainer(Model& model, TrainData& data, optim::Strategy& strategy, optim::Reducer& reducer,
-          RetryWaiter* waiter, MetricsWriter* metrics, TrainerOptions options,
+          SwarmPort* swarm, MetricsWriter* metrics, TrainerOptions options,
           InnerOptimizer inner);
   template <typename Call>
   Status with_retry(const char* what, SyncPoint point, int64_t step, Call&& call);
@@ -115,7 +106,7 @@ class Trainer {
   TrainData& data_;
   optim::Strategy& strategy_;
   optim::Reducer& reducer_;
-  RetryWaiter* waiter_;
+  SwarmPort* swarm_;
   MetricsWriter* metrics_;
   TrainerOptions options_;
   FlatParams flat_;

@@ -73,23 +73,23 @@ int main(int argc, char** argv) {
                     "DiLoCo: data-parallel steps (gradient all-reduce every step) before the first "
                     "inner round")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  train->add_option("--topk-fraction", c.strategy.topk_fraction,
+  train->add_option("--topk-fraction", c.strategy.topk.fraction,
                     "ddp-topk: share of gradient elements each peer sends per step")
       ->capture_default_str();
-  train->add_option("--topk-momentum", c.strategy.topk_momentum,
+  train->add_option("--topk-momentum", c.strategy.topk.momentum,
                     "ddp-topk: DGC momentum correction (0: off; > 0 needs --inner sgd)")
       ->capture_default_str();
-  train->add_option("--ef-codec", c.strategy.ef_codec,
+  train->add_option("--ef-codec", c.strategy.topk.codec,
                     "ddp-topk: the error-fed compressor instead of top-k: randomk:fraction=F, "
                     "sign:block=B, or any codec spec")
       ->capture_default_str();
-  train->add_option("--powersgd-rank", c.strategy.powersgd_rank, "ddp-powersgd: approximation rank")
+  train->add_option("--powersgd-rank", c.strategy.powersgd.rank, "ddp-powersgd: approximation rank")
       ->capture_default_str();
-  train->add_option("--demo-chunk", c.strategy.demo_chunk, "demo: DCT chunk size (elements)")
+  train->add_option("--demo-chunk", c.strategy.demo.chunk, "demo: DCT chunk size (elements)")
       ->capture_default_str();
-  train->add_option("--demo-topk", c.strategy.demo_topk, "demo: DCT coefficients sent per chunk")
+  train->add_option("--demo-topk", c.strategy.demo.topk, "demo: DCT coefficients sent per chunk")
       ->capture_default_str();
-  train->add_option("--demo-decay", c.strategy.demo_decay, "demo: momentum decay")
+  train->add_option("--demo-decay", c.strategy.demo.decay, "demo: momentum decay")
       ->capture_default_str();
   train->add_option("--wire-codec", c.strategy.wire_codec,
                     "pseudo-gradient/all-reduce wire codec (diloco, local-sgd, ddp): fp16, bf16, "

@@ -148,16 +148,15 @@ int BenchWorker::run_fault_op(int k, nlohmann::json& result) {
       fault_["buffer_untouched"] = untouched;
     }
     if (!untouched) return 5;
-    if (!collectives::is_retryable(r.status().code()) || attempt >= 20) {
+    if (!is_retryable(r.status().code()) || attempt >= 20) {
       std::cerr << "loco bench-worker: " << r.status().to_string() << "\n";
       return 6;
     }
-    auto next = peer_->client().wait_for_epoch_after(epoch, Deadline::after(std::chrono::seconds(30)));
+    Status next = peer_->wait_next_epoch(epoch, Deadline::after(std::chrono::seconds(30)));
     if (!next.ok()) {
-      std::cerr << "loco bench-worker: " << next.status().to_string() << "\n";
+      std::cerr << "loco bench-worker: " << next.to_string() << "\n";
       return 3;
     }
-    peer_->wait_for_world(1, Deadline::after(std::chrono::seconds(30))).ignore();
   }
 }
 

@@ -147,7 +147,7 @@ Runner add_state_worker_command(CLI::App& app) {
           j["message"] = r.status().message();
         }
         log(j);
-        if (r.ok() || !collectives::is_retryable(r.status().code())) break;
+        if (r.ok() || !is_retryable(r.status().code())) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       if (!r.ok()) {

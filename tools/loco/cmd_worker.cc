@@ -192,14 +192,12 @@ Runner add_worker_command(CLI::App& app) {
              {"message", r.status().message()}, {"epoch", epoch}, {"ms", ms},
              {"untouched", untouched}});
         if (!untouched) return 5;
-        if (!collectives::is_retryable(r.status().code()) || attempt >= 20) return 6;
-        auto next = p.client().wait_for_epoch_after(epoch, Deadline::after(std::chrono::seconds(30)));
+        if (!is_retryable(r.status().code()) || attempt >= 20) return 6;
+        Status next = p.wait_next_epoch(epoch, Deadline::after(std::chrono::seconds(30)));
         if (!next.ok()) {
-          std::cerr << "loco worker: " << next.status().to_string() << "\n";
+          std::cerr << "loco worker: " << next.to_string() << "\n";
           return 3;
         }
-        Status again = p.wait_for_world(1, Deadline::after(std::chrono::seconds(30)));
-        again.ignore();
       }
       if (args->op_delay_ms > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(args->op_delay_ms));

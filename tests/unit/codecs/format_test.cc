@@ -89,6 +89,22 @@ TEST(CodecSpec, ParsesEveryCodecAndItsOptions) {
   EXPECT_FALSE(must_make("fp16")->lossless());
 }
 
+TEST(CodecSpec, BlockSizeIsTheOneInTheHeader) {
+  for (const char* spec : {"fp32", "fp16", "bf16", "int8", "int8:block=64", "int4:block=8", "sign",
+                           "topk", "randomk:fraction=0.5"}) {
+    std::unique_ptr<Codec> codec = must_make(spec);
+    ASSERT_NE(codec, nullptr);
+    const float one = 1.0f;
+    std::vector<std::byte> buf(codec->encoded_size_bound(1));
+    ASSERT_TRUE(codec->encode(std::span<const float>(&one, 1), buf).ok()) << spec;
+    auto h = read_header(buf);
+    ASSERT_TRUE(h.ok()) << spec;
+    EXPECT_EQ(codec->block_size(), h->block_size) << spec;
+  }
+  EXPECT_EQ(must_make("int8:block=64")->block_size(), 64u);
+  EXPECT_EQ(must_make("fp16")->block_size(), 0u);
+}
+
 TEST(CodecSpec, RejectsBadSpecs) {
   for (const char* spec :
        {"", "fp64", "int8:", "int8:block", "int8:block=", "int8:block=7", "int8:block=0",

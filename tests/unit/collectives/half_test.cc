@@ -2,7 +2,7 @@
 // (libgcc soft-float), the F16C instructions when the CPU has them, and a nearest-value search in
 // double for bfloat16. Exhaustive over every 16-bit pattern; f32 -> 16-bit over every upper bit
 // pattern combined with the rounding-critical low bits (ties, just above and below, extremes).
-#include "collectives/half.h"
+#include "common/half.h"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 #include <limits>
 #include <vector>
 
-#include "collectives/half.h"
+#include "common/half.h"
 #include "common/rng.h"
 
 namespace loco::collectives {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "collectives/communicator.h"
-#include "collectives/half.h"
+#include "common/half.h"
 #include "collectives/mesh.h"
 #include "collectives/reduce_kernels.h"
 #include "collectives/ring_plan.h"

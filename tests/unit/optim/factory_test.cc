@@ -93,29 +93,29 @@ TEST(Factory, BadNamesAndValuesAreInvalidArgument) {
   expect_invalid(o, "bucket");
   o = {};
   o.name = "demo";
-  o.demo_topk = 65;  // more than the chunk of 64
+  o.demo.topk = 65;  // more than the chunk of 64
   expect_invalid(o, "top-k");
   o = {};
   o.name = "demo";
-  o.demo_chunk = 1;
+  o.demo.chunk = 1;
   expect_invalid(o, "chunk");
   o = {};
   o.name = "demo";
-  o.demo_decay = 1.0f;
+  o.demo.decay = 1.0f;
   expect_invalid(o, "decay");
   o = {};
   o.name = "ddp-topk";
-  o.topk_fraction = 0.0;
+  o.topk.fraction = 0.0;
   expect_invalid(o, "fraction");
-  o.topk_fraction = 1.5;
+  o.topk.fraction = 1.5;
   expect_invalid(o, "fraction");
   o = {};
   o.name = "ddp-topk";
-  o.topk_momentum = 1.0f;
+  o.topk.momentum = 1.0f;
   expect_invalid(o, "momentum");
   o = {};
   o.name = "ddp-powersgd";
-  o.powersgd_rank = 0;
+  o.powersgd.rank = 0;
   expect_invalid(o, "rank");
 }
 

@@ -86,13 +86,13 @@ TEST_P(FailureContract, FailedCallChangesNothingAndTheRetryCompletesTheRun) {
   so.outer_lr = 0.7f;
   so.outer_momentum = 0.9f;
   so.extra_outer_momenta = {0.5f};  // DiLoCo: two momentum buffers in the state
-  so.demo_chunk = 4;                // DeMo: chunks 4 + 4 + 3, two coefficients each
-  so.demo_topk = 2;
-  so.demo_decay = 0.5f;
-  so.topk_fraction = 0.25;          // ddp-topk: 3 of 11 elements, with momentum correction
-  so.topk_momentum = 0.5f;
-  so.tensor_shapes = {{3, 3}, {2, 1}};  // ddp-powersgd: a 3x3 matrix (rank 1) and a vector
-  so.powersgd_rank = 1;
+  so.demo.chunk = 4;                // DeMo: chunks 4 + 4 + 3, two coefficients each
+  so.demo.topk = 2;
+  so.demo.decay = 0.5f;
+  so.topk.fraction = 0.25;          // ddp-topk: 3 of 11 elements, with momentum correction
+  so.topk.momentum = 0.5f;
+  so.powersgd.shapes = {{3, 3}, {2, 1}};  // ddp-powersgd: a 3x3 matrix (rank 1) and a vector
+  so.powersgd.rank = 1;
   const int64_t steps = 5;          // H = 2: syncs after steps 1 and 3, and a pending one at finish
   const Outcome ref = run(so, 0, steps);
   ASSERT_GT(ref.calls, 0);
@@ -131,14 +131,14 @@ TEST(FailureContractCounts, EveryStrategyCommunicatesWhereExpected) {
   so.name = "lofi";
   EXPECT_EQ(run(so, 0, 5).calls, 3);   // finish only
   so.name = "demo";
-  so.demo_chunk = 4;
-  so.demo_topk = 2;
+  so.demo.chunk = 4;
+  so.demo.topk = 2;
   EXPECT_EQ(run(so, 0, 5).calls, 5);   // one all-gather per step, no buckets
   so.name = "ddp-topk";
   EXPECT_EQ(run(so, 0, 5).calls, 5);
   so.name = "ddp-powersgd";
-  so.tensor_shapes = {{3, 3}, {2, 1}};
-  so.powersgd_rank = 1;
+  so.powersgd.shapes = {{3, 3}, {2, 1}};
+  so.powersgd.rank = 1;
   EXPECT_EQ(run(so, 0, 5).calls, 10);  // P and Q every step
 }
 

@@ -63,9 +63,9 @@ class SimulatedSwarm {
       }
       return s;
     }
-    Status all_reduce_avg_quantized(std::span<float> data, std::string_view codec) override {
+    Status all_reduce_avg_quantized(std::span<float> data, const WireCodec& codec) override {
       uint64_t wire = 0;
-      Status s = swarm_->all_reduce(rank_, data, codec, &wire);
+      Status s = swarm_->all_reduce(rank_, data, codec ? codec->name() : "", &wire);
       if (s.ok()) {
         ++calls_;
         ++quantized_calls_;
@@ -210,7 +210,8 @@ class ScriptedReducer final : public Reducer {
   }
   // The same average, then quantized once; the data stays untouched on the scripted failure and
   // on a codec error.
-  Status all_reduce_avg_quantized(std::span<float> data, std::string_view codec) override {
+  Status all_reduce_avg_quantized(std::span<float> data, const WireCodec& wire_codec) override {
+    const std::string_view codec = wire_codec ? wire_codec->name() : "";
     ++calls_;
     if (calls_ == fail_on_call_) {
       ++failures_;

@@ -30,9 +30,9 @@ class CountingReducer final : public optim::Reducer {
     all.assign(mine.begin(), mine.end());
     return OkStatus();
   }
-  Status all_reduce_avg_quantized(std::span<float> data, std::string_view wire_codec) override {
+  Status all_reduce_avg_quantized(std::span<float> data, const optim::WireCodec& codec) override {
     ++calls;
-    last_codec = std::string(wire_codec);
+    last_codec = codec ? std::string(codec->name()) : "";
     sent += data.size();
     return OkStatus();
   }
@@ -46,7 +46,7 @@ class CountingReducer final : public optim::Reducer {
 
 // A sync copies every shared chunk that differs from `donor` (when set; else nothing changes) and
 // agrees on the revision reported; `bump_epoch_on_sync` moves the epoch on during the first N syncs.
-class FakePort final : public StatePort {
+class FakePort final : public SwarmPort {
  public:
   uint64_t epoch() const override { return epoch_; }
   uint64_t data_epoch() const override { return data_epoch_; }
@@ -74,6 +74,7 @@ class FakePort final : public StatePort {
     }
     return r;
   }
+  Status wait_after(uint64_t) override { return Unimplemented("the rendezvous never waits for an epoch"); }
   Status wait_links() override {
     ++links_waits;
     data_epoch_ = epoch_;
@@ -140,7 +141,7 @@ TEST(GuardedReducer, RefusesOperationsUntilTheEpochIsSynced) {
   EXPECT_TRUE(guard.tripped());
   std::vector<std::byte> all;
   EXPECT_EQ(guard.all_gather_bytes(std::as_bytes(std::span<float>(v)), all).code(), StatusCode::kAborted);
-  EXPECT_EQ(guard.all_reduce_avg_quantized(v, "int8").code(), StatusCode::kAborted);
+  EXPECT_EQ(guard.all_reduce_avg_quantized(v, optim::parse_strategy_codec("int8").value()).code(), StatusCode::kAborted);
   EXPECT_EQ(inner.calls, 1);  // nothing reached the reducer
   synced = 3;
   guard.clear_tripped();
@@ -149,7 +150,7 @@ TEST(GuardedReducer, RefusesOperationsUntilTheEpochIsSynced) {
   EXPECT_EQ(inner.calls, 2);
   // The quantized all-reduce reaches the reducer's own quantized path with its codec (not the
   // fp32 fallback of the Reducer base class).
-  EXPECT_TRUE(guard.all_reduce_avg_quantized(v, "int8:block=256").ok());
+  EXPECT_TRUE(guard.all_reduce_avg_quantized(v, optim::parse_strategy_codec("int8:block=256").value()).ok());
   EXPECT_EQ(inner.calls, 3);
   EXPECT_EQ(inner.last_codec, "int8:block=256");
   EXPECT_EQ(guard.bytes_sent(), inner.bytes_sent());

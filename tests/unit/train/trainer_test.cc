@@ -69,13 +69,20 @@ class AnchorStrategy final : public optim::Strategy {
   std::vector<float> anchor_;
 };
 
-class CountingWaiter final : public RetryWaiter {
+// A membership for retries only (the trainer runs no state sync with it).
+class CountingWaiter final : public SwarmPort {
  public:
   uint64_t epoch() const override { return epoch_; }
   Status wait_after(uint64_t e) override {
     waited_.push_back(e);
     epoch_ = e + 1;
     return OkStatus();
+  }
+  uint64_t data_epoch() const override { return epoch_; }
+  int world() const override { return 1; }
+  Status wait_links() override { return OkStatus(); }
+  Result<state::SyncResult> sync(state::SharedState&, state::SyncStrategy) override {
+    return Unimplemented("no state sync here");
   }
   uint64_t epoch_ = 3;
   std::vector<uint64_t> waited_;
@@ -162,7 +169,7 @@ TEST(Trainer, LossFallsAndMetricsLinesHaveTheContractFields) {
   EXPECT_EQ(lines.back()["bytes_sent"].get<uint64_t>(), reducer.bytes_sent());
 }
 
-std::vector<float> train_with(TextSetup& s, int64_t steps, LocalReducer& reducer, RetryWaiter* waiter,
+std::vector<float> train_with(TextSetup& s, int64_t steps, LocalReducer& reducer, SwarmPort* waiter,
                               Status* status_out = nullptr, int64_t* retries = nullptr) {
   auto model = make_model(s.model_config, 1);
   AnchorStrategy strategy(4);
@@ -207,7 +214,7 @@ TEST(Trainer, RetryableFailureIsRetriedAfterTheNextMembership) {
 // A membership for the trainer's state rendezvous in a world of one: the epoch moves on when the
 // test says so; a "sync" changes nothing (this peer is the whole majority) but records where the
 // trainer was; the links follow the view at wait_links.
-class FakeSwarm final : public RetryWaiter, public StatePort {
+class FakeSwarm final : public SwarmPort {
  public:
   uint64_t epoch() const override { return epoch_; }
   Status wait_after(uint64_t e) override {
@@ -270,7 +277,7 @@ TEST(Trainer, EpochChangeRunsAStateSyncAtTheNextCollective) {
   ASSERT_TRUE(metrics.ok());
   auto trainer = Trainer::make(**model, *s.data, strategy, reducer, &swarm, metrics->get(), s.options(12));
   ASSERT_TRUE(trainer.ok());
-  ASSERT_TRUE((*trainer)->enable_state_sync(&swarm, /*joiner=*/false).ok());
+  ASSERT_TRUE((*trainer)->enable_state_sync(/*joiner=*/false).ok());
   ASSERT_TRUE((*trainer)->run().ok());
   // Training is unchanged, nobody waited for a membership and no retry was counted.
   auto p = (*trainer)->params();
