@@ -30,6 +30,27 @@ class AllGatherOp final : public RingOp {
 
 }  // namespace
 
+// Gathered straight into `out` (working space, unspecified after a failure), unless this rank's
+// input overlaps it: then in scratch, copied at commit. Either way this rank's own segment is
+// copied into place before the ring starts.
+StagingPlan plan_all_gather(const StagingShape& s) {
+  const size_t all = s.count * s.elem_bytes;
+  const Segment mine = segment_of(s.count, s.world, s.rank);
+  StagingPlan p;
+  p.send_bytes = all - all / s.world;
+  p.seed_offset = mine.begin * s.elem_bytes;
+  p.seed_bytes = mine.count * s.elem_bytes;
+  if (s.input_overlaps) {
+    p.work = StagingPlan::Work::kScratch;
+    p.scratch_bytes = all;
+    p.commit_from = StagingPlan::From::kWork;
+    p.commit_bytes = all;
+  } else {
+    p.work = StagingPlan::Work::kOut;
+  }
+  return p;
+}
+
 std::shared_ptr<RingOp> make_all_gather_op(std::shared_ptr<EpochLinks> links, const OpParams& p,
                                            const std::byte* input, std::byte* work) {
   return std::make_shared<AllGatherOp>(std::move(links), p, input, work);

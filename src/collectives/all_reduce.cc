@@ -52,6 +52,29 @@ class AllReduceOp final : public RingOp {
 
 }  // namespace
 
+// In place, the result is built in scratch and copied at commit, so a failed operation leaves
+// the caller's buffer untouched; out of place it is built in `out` (working space). A world of
+// one copies its input.
+StagingPlan plan_all_reduce(const StagingShape& s) {
+  const size_t all = s.count * s.elem_bytes;
+  StagingPlan p;
+  p.send_bytes = 2 * (all - all / s.world);
+  if (s.world == 1) {
+    p.commit_from = StagingPlan::From::kInput;
+    p.commit_bytes = s.in_place ? 0 : all;
+    return p;
+  }
+  if (s.in_place) {
+    p.work = StagingPlan::Work::kScratch;
+    p.scratch_bytes = all;
+    p.commit_from = StagingPlan::From::kWork;
+    p.commit_bytes = all;
+  } else {
+    p.work = StagingPlan::Work::kOut;
+  }
+  return p;
+}
+
 std::shared_ptr<RingOp> make_all_reduce_op(std::shared_ptr<EpochLinks> links, const OpParams& p,
                                            const std::byte* input, std::byte* work) {
   return std::make_shared<AllReduceOp>(std::move(links), p, input, work);

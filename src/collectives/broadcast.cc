@@ -35,6 +35,21 @@ class BroadcastOp final : public RingOp {
 
 }  // namespace
 
+// The root only sends from its buffer; every other rank receives into scratch and copies at
+// commit, so a failed broadcast leaves its buffer untouched.
+StagingPlan plan_broadcast(const StagingShape& s) {
+  const size_t all = s.count * s.elem_bytes;
+  StagingPlan p;
+  p.send_bytes = all;
+  if (s.rank != s.root) {
+    p.work = StagingPlan::Work::kScratch;
+    p.scratch_bytes = all;
+    p.commit_from = StagingPlan::From::kWork;
+    p.commit_bytes = all;
+  }
+  return p;
+}
+
 std::shared_ptr<RingOp> make_broadcast_op(std::shared_ptr<EpochLinks> links, const OpParams& p,
                                           const std::byte* input, std::byte* work) {
   return std::make_shared<BroadcastOp>(std::move(links), p, input, work);

@@ -158,58 +158,38 @@ Result<std::unique_ptr<RunningOp>> Communicator::begin(const OpRequest& r) {
   run->world = world;
   run->start = now();
   const size_t e = dtype_size(r.dtype);
-  const size_t all = r.count * e;
   const Segment mine = segment_of(r.count, world, rank);
   const auto* in = static_cast<const std::byte*>(r.in);
   auto* out = static_cast<std::byte*>(r.out);
-
-  // Where the algorithm writes (work), and what the commit copies where.
-  std::byte* work = nullptr;
-  size_t send_bytes = 0;  // what this peer sends: sizes the deadline
-  // The whole result is built in scratch and copied to `out` only at commit.
-  auto stage_whole_result = [&] {
-    run->scratch = pool_->take(all);
-    work = run->scratch.data();
-    run->commit_src = work;
-    run->commit_dst = out;
-    run->commit_bytes = all;
-  };
+  const StagingShape shape{.count = r.count,
+                           .elem_bytes = e,
+                           .world = world,
+                           .rank = rank,
+                           .root = r.root,
+                           .in_place = in == out,
+                           .input_overlaps = overlaps(in, mine.count * e, out, r.count * e)};
+  StagingPlan plan;
   switch (r.kind) {
-    case OpKind::kAllReduce:
-      if (in == out) {
-        stage_whole_result();
-      } else {
-        work = out;
-      }
-      if (world == 1) {
-        run->commit_src = in;
-        run->commit_dst = out;
-        run->commit_bytes = in == out ? 0 : all;
-      }
-      send_bytes = 2 * (all - all / world);
-      break;
-    case OpKind::kReduceScatter:
-      run->scratch = pool_->take(all);
-      work = run->scratch.data();
-      run->commit_src = world == 1 ? in : work + mine.begin * e;
-      run->commit_dst = out;
-      run->commit_bytes = mine.count * e;
-      send_bytes = all - all / world;
-      break;
-    case OpKind::kAllGather:
-      if (overlaps(in, mine.count * e, out, all)) {
-        stage_whole_result();
-      } else {
-        work = out;  // unspecified on failure, as documented
-      }
-      if (mine.count > 0) std::memcpy(work + mine.begin * e, in, mine.count * e);
-      send_bytes = all - all / world;
-      break;
-    case OpKind::kBroadcast:
-      if (rank != r.root) stage_whole_result();
-      send_bytes = all;
-      break;
+    case OpKind::kAllReduce: plan = plan_all_reduce(shape); break;
+    case OpKind::kReduceScatter: plan = plan_reduce_scatter(shape); break;
+    case OpKind::kAllGather: plan = plan_all_gather(shape); break;
+    case OpKind::kBroadcast: plan = plan_broadcast(shape); break;
   }
+  std::byte* work = nullptr;
+  if (plan.work == StagingPlan::Work::kScratch) {
+    run->scratch = pool_->take(plan.scratch_bytes);
+    work = run->scratch.data();
+  } else if (plan.work == StagingPlan::Work::kOut) {
+    work = out;
+  }
+  if (plan.seed_bytes > 0) std::memcpy(work + plan.seed_offset, in, plan.seed_bytes);
+  if (plan.commit_from != StagingPlan::From::kNothing) {
+    const std::byte* from = plan.commit_from == StagingPlan::From::kWork ? work : in;
+    run->commit_src = from + plan.commit_offset;
+    run->commit_dst = out;
+    run->commit_bytes = plan.commit_bytes;
+  }
+  const size_t send_bytes = plan.send_bytes;
   run->deadline.emplace(run->start, send_bytes, options_.deadline,
                         estimator_.bytes_per_sec(links->epoch()));
 
@@ -379,54 +359,49 @@ OpHandle Communicator::run_async(const OpRequest& request) {
 
 Result<OpStats> Communicator::all_reduce(void* buf, size_t count, DataType t, ReduceOp op,
                                          uint64_t tag) {
-  return run({OpKind::kAllReduce, buf, buf, count, t, op, 0, tag});
+  return run({.kind = OpKind::kAllReduce, .in = buf, .out = buf, .count = count, .dtype = t,
+              .op = op, .tag = tag});
 }
 Result<OpStats> Communicator::all_reduce(const void* in, void* out, size_t count, DataType t,
                                          ReduceOp op, uint64_t tag) {
-  return run({OpKind::kAllReduce, in, out, count, t, op, 0, tag});
+  return run({.kind = OpKind::kAllReduce, .in = in, .out = out, .count = count, .dtype = t,
+              .op = op, .tag = tag});
 }
 Result<OpStats> Communicator::reduce_scatter(const void* in, void* out, size_t count, DataType t,
                                              ReduceOp op, uint64_t tag) {
-  return run({OpKind::kReduceScatter, in, out, count, t, op, 0, tag});
+  return run({.kind = OpKind::kReduceScatter, .in = in, .out = out, .count = count, .dtype = t,
+              .op = op, .tag = tag});
 }
 Result<OpStats> Communicator::all_gather(const void* in, void* out, size_t count, DataType t,
                                          uint64_t tag) {
-  return run({OpKind::kAllGather, in, out, count, t, ReduceOp::kSum, 0, tag});
+  return run({.kind = OpKind::kAllGather, .in = in, .out = out, .count = count, .dtype = t,
+              .tag = tag});
 }
 Result<OpStats> Communicator::broadcast(void* buf, size_t count, DataType t, size_t root,
                                         uint64_t tag) {
-  return run({OpKind::kBroadcast, buf, buf, count, t, ReduceOp::kSum, root, tag});
+  return run({.kind = OpKind::kBroadcast, .in = buf, .out = buf, .count = count, .dtype = t,
+              .root = root, .tag = tag});
 }
 
 Result<OpStats> Communicator::all_reduce_quantized(float* buf, size_t count, ReduceOp op,
                                                    std::string_view wire_codec, uint64_t tag) {
-  return run({OpKind::kAllReduce, buf, buf, count, DataType::kF32, op, 0, tag, wire_codec});
+  return all_reduce_quantized(buf, buf, count, op, wire_codec, tag);
 }
 Result<OpStats> Communicator::all_reduce_quantized(const float* in, float* out, size_t count,
                                                    ReduceOp op, std::string_view wire_codec,
                                                    uint64_t tag) {
-  return run({OpKind::kAllReduce, in, out, count, DataType::kF32, op, 0, tag, wire_codec});
+  return run({.kind = OpKind::kAllReduce, .in = in, .out = out, .count = count,
+              .dtype = DataType::kF32, .op = op, .tag = tag, .wire_codec = wire_codec});
 }
 
 OpHandle Communicator::all_reduce_async(void* buf, size_t count, DataType t, ReduceOp op,
                                         uint64_t tag) {
-  return run_async({OpKind::kAllReduce, buf, buf, count, t, op, 0, tag});
+  return all_reduce_async(buf, buf, count, t, op, tag);
 }
 OpHandle Communicator::all_reduce_async(const void* in, void* out, size_t count, DataType t,
                                         ReduceOp op, uint64_t tag) {
-  return run_async({OpKind::kAllReduce, in, out, count, t, op, 0, tag});
-}
-OpHandle Communicator::reduce_scatter_async(const void* in, void* out, size_t count, DataType t,
-                                            ReduceOp op, uint64_t tag) {
-  return run_async({OpKind::kReduceScatter, in, out, count, t, op, 0, tag});
-}
-OpHandle Communicator::all_gather_async(const void* in, void* out, size_t count, DataType t,
-                                        uint64_t tag) {
-  return run_async({OpKind::kAllGather, in, out, count, t, ReduceOp::kSum, 0, tag});
-}
-OpHandle Communicator::broadcast_async(void* buf, size_t count, DataType t, size_t root,
-                                       uint64_t tag) {
-  return run_async({OpKind::kBroadcast, buf, buf, count, t, ReduceOp::kSum, root, tag});
+  return run_async({.kind = OpKind::kAllReduce, .in = in, .out = out, .count = count, .dtype = t,
+                    .op = op, .tag = tag});
 }
 
 }  // namespace loco::collectives

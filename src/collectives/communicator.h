@@ -23,9 +23,8 @@
 //  * Determinism: each element is reduced by one chain of ranks in ring order and then copied,
 //    so all peers end with identical bytes, floats included (reduce_kernels.h for the arithmetic).
 //  * Quantized all-reduce (f32 sum/avg with a dense wire codec: fp16, bf16, int8, int4): the same
-//    ring with every piece encoded; the owner of each reduced segment quantizes it once and every
-//    peer, the owner included, keeps the decoded value of the same bytes, so results stay
-//    bit-identical (quantized_all_reduce.cc). Same staging and commit; OpStats count the encoded
+//    ring with every piece encoded; results stay bit-identical on every peer by the parity rule
+//    of docs/algorithms.md, "Quantized all-reduce" (quantized_all_reduce.cc). Same staging and commit; OpStats count the encoded
 //    bytes actually sent. In a world of one the result is still decode(encode(input)).
 // Threading: every method may be called from any thread. Not here: membership, the C API.
 #pragma once
@@ -147,10 +146,7 @@ class Communicator {
   OpHandle all_reduce_async(void* buf, size_t count, DataType t, ReduceOp op, uint64_t tag = 0);
   OpHandle all_reduce_async(const void* in, void* out, size_t count, DataType t, ReduceOp op,
                             uint64_t tag = 0);
-  OpHandle reduce_scatter_async(const void* in, void* out, size_t count, DataType t, ReduceOp op,
-                                uint64_t tag = 0);
-  OpHandle all_gather_async(const void* in, void* out, size_t count, DataType t, uint64_t tag = 0);
-  OpHandle broadcast_async(void* buf, size_t count, DataType t, size_t root, uint64_t tag = 0);
+  // Other kinds: run_async with an OpRequest.
 
   Result<OpStats> run(const OpRequest& request);
   OpHandle run_async(const OpRequest& request);

@@ -80,11 +80,6 @@ bool EpochLinks::incoming_slot_free(size_t stripe) const {
   return stripe < in_.size() && !in_[stripe].conn && !failed();
 }
 
-bool EpochLinks::ready() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return ready_locked();
-}
-
 Status EpochLinks::wait_ready(Deadline deadline) const {
   std::unique_lock<std::mutex> lock(mu_);
   auto done = [&] { return failed() || ready_locked(); };

@@ -66,9 +66,8 @@ class EpochLinks {
   bool install_outgoing(size_t stripe, std::unique_ptr<transport::Connection> conn);
   bool install_incoming(size_t stripe, std::unique_ptr<transport::Connection> conn);
   bool incoming_slot_free(size_t stripe) const;
-  // Every stripe in both directions is installed (always true for a world of one).
-  bool ready() const;
-  // Waits until ready(): OK, the links' failure, or DEADLINE_EXCEEDED.
+  // Waits until every stripe in both directions is installed (at once for a world of one): OK,
+  // the links' failure, or DEADLINE_EXCEEDED.
   Status wait_ready(Deadline deadline) const;
 
   // First failure wins; see the header comment. Idempotent.

@@ -37,6 +37,25 @@ class ReduceScatterOp final : public RingOp {
 
 }  // namespace
 
+// The ring needs the whole buffer as working space, but the caller's output holds only this
+// rank's segment: work in scratch, commit segment `rank` (a world of one: straight from input).
+StagingPlan plan_reduce_scatter(const StagingShape& s) {
+  const size_t all = s.count * s.elem_bytes;
+  const Segment mine = segment_of(s.count, s.world, s.rank);
+  StagingPlan p;
+  p.send_bytes = all - all / s.world;
+  p.commit_offset = mine.begin * s.elem_bytes;
+  p.commit_bytes = mine.count * s.elem_bytes;
+  if (s.world == 1) {
+    p.commit_from = StagingPlan::From::kInput;
+    return p;
+  }
+  p.work = StagingPlan::Work::kScratch;
+  p.scratch_bytes = all;
+  p.commit_from = StagingPlan::From::kWork;
+  return p;
+}
+
 std::shared_ptr<RingOp> make_reduce_scatter_op(std::shared_ptr<EpochLinks> links, const OpParams& p,
                                                const std::byte* input, std::byte* work) {
   return std::make_shared<ReduceScatterOp>(std::move(links), p, input, work);

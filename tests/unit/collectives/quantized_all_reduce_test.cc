@@ -286,17 +286,17 @@ TEST(QuantizedRing, InvalidCallsAreRejectedWithoutTouchingBuffers) {
   auto topk = c.all_reduce_quantized(buf.data(), 64, ReduceOp::kSum, "topk:fraction=0.1");
   EXPECT_EQ(code(topk), StatusCode::kInvalidArgument);
   EXPECT_NE(topk.status().message().find("all-gather"), std::string::npos);
-  OpRequest f64{OpKind::kAllReduce, dbuf.data(), dbuf.data(), 64, DataType::kF64,
-                ReduceOp::kSum, 0, 0, "int8"};
+  OpRequest f64{.kind = OpKind::kAllReduce, .in = dbuf.data(), .out = dbuf.data(), .count = 64,
+                .dtype = DataType::kF64, .wire_codec = "int8"};
   EXPECT_EQ(code(c.run(f64)), StatusCode::kInvalidArgument);
-  OpRequest rs{OpKind::kReduceScatter, buf.data(), buf.data(), 64, DataType::kF32,
-               ReduceOp::kSum, 0, 0, "int8"};
+  OpRequest rs{.kind = OpKind::kReduceScatter, .in = buf.data(), .out = buf.data(), .count = 64,
+               .wire_codec = "int8"};
   EXPECT_EQ(code(c.run(rs)), StatusCode::kInvalidArgument);
   // A parsed codec that is not dense is refused as well.
   auto sign = codecs::make_codec("sign");
   ASSERT_TRUE(sign.ok());
-  OpRequest with_sign{OpKind::kAllReduce, buf.data(), buf.data(), 64, DataType::kF32,
-                      ReduceOp::kSum, 0, 0, {}, std::shared_ptr<const codecs::Codec>(std::move(*sign))};
+  OpRequest with_sign{.kind = OpKind::kAllReduce, .in = buf.data(), .out = buf.data(), .count = 64,
+                      .codec = std::shared_ptr<const codecs::Codec>(std::move(*sign))};
   EXPECT_EQ(code(c.run(with_sign)), StatusCode::kInvalidArgument);
   for (float v : buf) EXPECT_EQ(v, 1.5f);
   for (double v : dbuf) EXPECT_EQ(v, 1.5);

@@ -84,8 +84,8 @@ std::vector<OpHandle> start_all(Ring& ring, size_t starters, size_t count, uint6
     before.push_back(bufs.back());
   }
   for (size_t r = 0; r < starters; ++r) {
-    OpRequest q{OpKind::kAllReduce, bufs[r].data(), bufs[r].data(), count, DataType::kF32,
-                ReduceOp::kAvg, 0, 0, kCodec};
+    OpRequest q{.kind = OpKind::kAllReduce, .in = bufs[r].data(), .out = bufs[r].data(),
+                .count = count, .op = ReduceOp::kAvg, .wire_codec = kCodec};
     handles.push_back(ring.peers[r].comm->run_async(q));
   }
   return handles;
