@@ -165,9 +165,8 @@ typedef struct loco_op_desc {
   uint64_t tag;            /* operations on different tags may run concurrently */
   /* All-reduce only: the wire codec, NULL or "" (or "fp32") for raw f32 pieces. "fp16", "bf16",
    * "int8[:block=N]" or "int4[:block=N]" (N a multiple of 8, default 256 / 128) run the quantized
-   * all-reduce: dtype LOCO_F32, op LOCO_SUM or LOCO_AVG; each reduced chunk is quantized once by
-   * its owner and every peer keeps the decoded value of the same bytes, so results stay
-   * bit-identical on every peer; the result differs from the exact one by the codec's rounding,
+   * all-reduce: dtype LOCO_F32, op LOCO_SUM or LOCO_AVG; results stay bit-identical on every peer
+   * (the parity rule of docs/algorithms.md); the result differs from the exact one by the codec's rounding,
    * once per ring hop (docs/algorithms.md). Every peer must pass the same codec. Statuses, besides
    * those of loco_collective: INVALID_ARGUMENT for an unknown codec, a sparse or 1-bit codec
    * (topk, randomk, sign: exchange those with an all-gather), another dtype or op, with int8 or

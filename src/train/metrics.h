@@ -1,6 +1,6 @@
 // metrics.h: the trainer's metrics as JSON lines (one object per line, flushed per line so that
 // `loco swarm` can tail the file), with the fields every line carries (event, t, rank, world,
-// strategy, step); the events and their fields are listed in /work/hx/train_contract.md.
+// strategy, step); the events and their fields are listed in docs/trainer.md.
 // Also params_hash, the hash tests use to check that peers hold bit-identical parameters.
 #pragma once
 

@@ -1,7 +1,7 @@
 // main.cc: `loco-train`, the LibTorch training peer (the only binary that links LibTorch; `loco`
 // stays light and forwards `loco train` here). Subcommand `train`: joins a swarm through its
 // coordinator and trains one peer's share (src/train/session.h). Options and metrics are the
-// contract in /work/hx/train_contract.md. Exit codes: 0 done, 2 bad options or data, 1 runtime error.
+// contract in docs/trainer.md. Exit codes: 0 done, 2 bad options or data, 1 runtime error.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
