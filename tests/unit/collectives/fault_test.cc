@@ -1,8 +1,9 @@
-// fault_test.cc: fault semantics of the collectives with in-process peers: an epoch replaced mid
-// operation (ABORTED), a peer that stops reading (DEADLINE_EXCEEDED / UNAVAILABLE), a link cut or
-// corrupted mid operation, a peer whose mesh dies, an aborted commit vote. Every survivor must
-// fail within a bound with its buffer exactly as before, and the retry in the re-formed (smaller)
-// ring must succeed with the right result.
+// fault_test.cc: fault semantics of the collectives with in-process peers that do not depend on
+// the wire codec: a peer that stops reading (DEADLINE_EXCEEDED / UNAVAILABLE), a link cut or
+// corrupted mid operation, an aborted commit vote of an integer all-reduce, a caller's abort.
+// Every survivor must fail within a bound with its buffer exactly as before, and the retry in the
+// re-formed (smaller) ring must succeed with the right result. An epoch replaced mid-operation
+// and a peer whose mesh dies, once per wire (raw f32 and each dense codec): codec_fault_test.cc.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -57,39 +58,6 @@ void expect_retry_succeeds(Ring& ring, const std::vector<size_t>& which, size_t 
   for (size_t r = 0; r < world; ++r) inputs.push_back(make_input(DataType::kF32, count, r, salt));
   const auto expect = ring_reference(DataType::kF32, ReduceOp::kSum, count, inputs);
   for (size_t r = 0; r < world; ++r) EXPECT_EQ(out[r], expect) << "rank " << r;
-}
-
-TEST(Faults, EpochReplacedMidOperationAbortsEverySurvivorWithBufferUntouched) {
-  Ring ring(4, two_stripes(), quick_deadlines());
-  ring.form_all(1);
-  const size_t count = 2 << 20;  // 8 MiB: peer 3 never takes part, so the others are stuck mid-op
-  std::vector<std::vector<std::byte>> bufs, before;
-  for (size_t r = 0; r < 3; ++r) {
-    bufs.push_back(make_input(DataType::kF32, count, r, 1));
-    before.push_back(bufs.back());
-  }
-  std::vector<OpHandle> handles;
-  for (size_t r = 0; r < 3; ++r) {
-    handles.push_back(ring.peers[r].comm->all_reduce_async(bufs[r].data(), count, DataType::kF32,
-                                                           ReduceOp::kSum));
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  ring.form(2, {0, 1, 2});  // peer 3 is gone
-  for (size_t r = 0; r < 3; ++r) {
-    Result<OpStats> res = handles[r].wait();
-    // Peer 0 learns of the new epoch first: ABORTED. Its neighbours may instead see its epoch-1
-    // links close before their own set_epoch: UNAVAILABLE. Both say "new membership, retry".
-    if (r == 0) {
-      EXPECT_EQ(res.status().code(), StatusCode::kAborted) << res.status().to_string();
-    } else {
-      EXPECT_TRUE(res.status().code() == StatusCode::kAborted ||
-                  res.status().code() == StatusCode::kUnavailable)
-          << res.status().to_string();
-    }
-    EXPECT_EQ(bufs[r], before[r]) << "rank " << r << " buffer changed";
-  }
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, kBound);
-  expect_retry_succeeds(ring, {0, 1, 2}, 100001, 2);
 }
 
 TEST(Faults, PeerThatStopsReadingIsDetectedByTheDeadline) {
@@ -178,34 +146,6 @@ TEST(Faults, CorruptPieceFailsTheOperationNotTheProcess) {
   }
   ring.form_all(2);
   expect_retry_succeeds(ring, {0, 1, 2}, 4097, 8);
-}
-
-TEST(Faults, PeerWhoseMeshDiesMidOperation) {
-  Ring ring(4, two_stripes(), quick_deadlines());
-  ring.form_all(1);
-  const size_t count = 4 << 20;
-  std::vector<std::vector<std::byte>> bufs, before;
-  for (size_t r = 0; r < 4; ++r) {
-    bufs.push_back(make_input(DataType::kF32, count, r, 9));
-    before.push_back(bufs.back());
-  }
-  std::vector<OpHandle> handles;
-  for (size_t r = 0; r < 4; ++r) {
-    handles.push_back(ring.peers[r].comm->all_reduce_async(bufs[r].data(), count, DataType::kF32,
-                                                           ReduceOp::kSum));
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  ring.peers[3].mesh->shutdown();  // like SIGKILL for the others: its sockets close
-  for (size_t r = 0; r < 4; ++r) {
-    Result<OpStats> res = handles[r].wait();
-    EXPECT_TRUE(is_failure_code(res.status().code()) ||
-                res.status().code() == StatusCode::kCancelled)
-        << res.status().to_string();
-    EXPECT_EQ(bufs[r], before[r]) << "rank " << r;
-  }
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, kBound);
-  ring.form(2, {0, 1, 2});
-  expect_retry_succeeds(ring, {0, 1, 2}, 12345, 10);
 }
 
 TEST(Faults, AbortedVoteLeavesInPlaceBuffersUntouched) {
