@@ -2,11 +2,35 @@
 #include "optim/swarm_reducer.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "common/log.h"
 
 namespace loco::optim {
 
+bool all_finite(std::span<const float> data) {
+  // An IEEE-754 single is NaN or Inf iff its exponent bits are all ones.
+  uint32_t bad = 0;
+  for (float v : data) {
+    const uint32_t bits = std::bit_cast<uint32_t>(v);
+    bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+
+void SwarmReducer::guard_finite(std::span<float> data) {
+  if (all_finite(data)) return;
+  std::memset(data.data(), 0, data.size_bytes());
+  skips_.fetch_add(1, std::memory_order_relaxed);
+  LOCO_LOG_WARN("rank {}: {} values to average hold a NaN or Inf: sending zeros for this step "
+                "(skipped {} so far)",
+                comm_.rank(), data.size(), nonfinite_skips());
+}
+
 Status SwarmReducer::all_reduce_avg(std::span<float> data) {
   if (data.empty()) return OkStatus();
+  guard_finite(data);
   auto stats = comm_.all_reduce(data.data(), data.size(), collectives::DataType::kF32,
                                 collectives::ReduceOp::kAvg, tag_);
   if (!stats.ok()) return stats.status();
@@ -19,6 +43,7 @@ Status SwarmReducer::all_reduce_avg(std::span<float> data) {
 Status SwarmReducer::all_reduce_avg_quantized(std::span<float> data, const WireCodec& codec) {
   if (!codec) return all_reduce_avg(data);
   if (data.empty()) return OkStatus();
+  guard_finite(data);
   auto stats = comm_.run({.kind = collectives::OpKind::kAllReduce,
                           .in = data.data(),
                           .out = data.data(),

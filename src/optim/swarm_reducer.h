@@ -7,6 +7,12 @@
 // Communicator's commit vote guarantees that), and the trainer retries the whole strategy call
 // after the next epoch (SwarmPeer::with_retry). Bytes of failed attempts are not counted, since
 // the Communicator reports no stats for them.
+// Non-finite values: a contribution to an average that holds a NaN or an Inf (a diverged peer, a
+// bad batch) would reach every replica through the all-reduce. Before each average this reducer
+// scans its own contribution; if any value is not finite it sends zeros instead (its step is
+// skipped: the average is over the others' values, still divided by the world size), logs a
+// warning naming its rank, and counts it (nonfinite_skips()). Every peer still ends with the same
+// finite bytes. The sparse all_gather_bytes is not checked (its callers encode first).
 // Not here: membership, joining, shared state; the Communicator must outlive this object.
 #pragma once
 
@@ -39,6 +45,8 @@ class SwarmReducer final : public Reducer {
   uint64_t bytes_received() const override { return received_.load(std::memory_order_relaxed); }
   // Successful operations so far.
   uint64_t operations() const { return ops_.load(std::memory_order_relaxed); }
+  // Averages to which this peer sent zeros because its contribution was not finite.
+  uint64_t nonfinite_skips() const { return skips_.load(std::memory_order_relaxed); }
 
  private:
   collectives::Communicator& comm_;
@@ -46,6 +54,12 @@ class SwarmReducer final : public Reducer {
   std::atomic<uint64_t> sent_{0};
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> ops_{0};
+  std::atomic<uint64_t> skips_{0};
+
+  void guard_finite(std::span<float> data);
 };
+
+// True iff every value is finite (no NaN, no Inf). A branch-free scan the compiler vectorizes.
+bool all_finite(std::span<const float> data);
 
 }  // namespace loco::optim

@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <cstring>
 #include <thread>
 #include <vector>
 
 #include "collectives/swarm_peer.h"
 #include "membership/coordinator.h"
+#include "optim/bucketing.h"
 #include "optim/demo.h"
 #include "optim/diloco.h"
 #include "optim/swarm_reducer.h"
@@ -236,6 +238,51 @@ TEST(SwarmDiloco, ThreePeersOverTcpStayBitIdenticalAfterEverySync) {
 // The same DiLoCo with an int8 pseudo-gradient all-reduce over the real collectives
 // (SwarmReducer::all_reduce_avg_quantized): bit-identical after every round, a quarter of the
 // bytes, close to (but not equal to) the fp32 simulation.
+// Issue 13 item 9: one peer's non-finite contribution (a NaN in one run, an Inf in the next, with
+// the fp32 and the int8 wire) must not reach the replicas: that peer sends zeros, counts the skip,
+// and every peer ends with the same finite bytes, the others' sum divided by the world size.
+TEST(SwarmReducerGuard, NonFiniteContributionIsSkippedNotSpread) {
+  Swarm swarm;
+  ASSERT_TRUE(start_swarm(swarm));
+  constexpr size_t kLen = 5000;
+  const float bad_values[] = {std::nanf(""), INFINITY};
+  for (const char* wire : {"", "int8"}) {
+    for (float bad : bad_values) {
+      SCOPED_TRACE(std::string("wire '") + wire + "', bad value " + std::to_string(bad));
+      std::vector<V> data(kPeers, V(kLen));
+      std::vector<Status> status(kPeers);
+      std::vector<uint64_t> skips(kPeers);
+      std::vector<std::thread> threads;
+      for (int rank = 0; rank < kPeers; ++rank) {
+        threads.emplace_back([&, rank] {
+          const auto r = static_cast<size_t>(rank);
+          V& d = data[r];
+          for (size_t i = 0; i < kLen; ++i) d[i] = static_cast<float>(r + 1) + 0.25f * static_cast<float>(i % 4);
+          if (rank == 1) d[kLen / 2] = bad;
+          SwarmReducer reducer(swarm.peers[r]->comm());
+          auto codec = parse_strategy_codec(wire);
+          status[r] = codec.ok() ? reducer.all_reduce_avg_quantized(d, *codec) : codec.status();
+          skips[r] = reducer.nonfinite_skips();
+        });
+      }
+      for (auto& t : threads) t.join();
+      for (int rank = 0; rank < kPeers; ++rank) {
+        const auto r = static_cast<size_t>(rank);
+        ASSERT_TRUE(status[r].ok()) << "peer " << rank << ": " << status[r].to_string();
+        EXPECT_EQ(skips[r], rank == 1 ? 1u : 0u) << "peer " << rank;
+        EXPECT_EQ(0, std::memcmp(data[r].data(), data[0].data(), kLen * sizeof(float)))
+            << "peer " << rank << " differs from peer 0";
+      }
+      for (size_t i = 0; i < kLen; ++i) {
+        ASSERT_TRUE(std::isfinite(data[0][i])) << "element " << i;
+        // Peers 0 and 2 contribute 1 + q and 3 + q (q = 0.25 (i % 4)); peer 1 sent zeros.
+        const float want = (4.0f + 0.5f * static_cast<float>(i % 4)) / kPeers;
+        ASSERT_NEAR(data[0][i], want, std::string(wire).empty() ? 1e-6 : 0.02) << "element " << i;
+      }
+    }
+  }
+}
+
 TEST(SwarmDiloco, Int8PseudoGradientOverTcpStaysBitIdentical) {
   Swarm swarm;
   ASSERT_TRUE(start_swarm(swarm));
