@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "collectives/ring_op.h"
 #include "common/check.h"
 #include "common/log.h"
 
@@ -120,7 +119,7 @@ Status EpochLinks::status() const {
 
 void EpochLinks::fail(const Status& why) {
   LOCO_CHECK(!why.ok());
-  std::vector<std::shared_ptr<RingOp>> ops;
+  std::vector<std::shared_ptr<LinkedOp>> ops;
   std::vector<std::deque<SendJob>> orphaned;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -168,7 +167,7 @@ void EpochLinks::shutdown() {
   }
 }
 
-Result<uint64_t> EpochLinks::register_op(const std::shared_ptr<RingOp>& op, uint64_t tag) {
+Result<uint64_t> EpochLinks::register_op(const std::shared_ptr<LinkedOp>& op, uint64_t tag) {
   uint64_t seq = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -281,7 +280,7 @@ Status EpochLinks::receive_piece(transport::Connection& conn, Bytes& discard) {
   if (body.type != wire::MsgType::kData || body.length != h.length) {
     return DataLoss("DATA body does not match its header");
   }
-  LOCO_ASSIGN_OR_RETURN(std::shared_ptr<RingOp> op, route(h));
+  LOCO_ASSIGN_OR_RETURN(std::shared_ptr<LinkedOp> op, route(h));
   if (!op) {  // a finished operation's straggler: read and drop
     discard.resize(h.length);
     return conn.receive_payload(discard, Deadline::never());
@@ -297,19 +296,19 @@ Status EpochLinks::receive_piece(transport::Connection& conn, Bytes& discard) {
   return s;
 }
 
-Result<std::shared_ptr<RingOp>> EpochLinks::route(const DataHeader& h) {
+Result<std::shared_ptr<LinkedOp>> EpochLinks::route(const DataHeader& h) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (failed()) return status_;
     if (stopping_) return Cancelled("epoch links shut down");
     auto it = active_.find({h.tag, h.seq});
     if (it != active_.end()) {
-      std::shared_ptr<RingOp> op = it->second;
-      if (!op->try_pin()) return std::shared_ptr<RingOp>();  // finishing: drop the piece
+      std::shared_ptr<LinkedOp> op = it->second;
+      if (!op->try_pin()) return std::shared_ptr<LinkedOp>();  // finishing: drop the piece
       return op;
     }
     auto seq_it = next_seq_.find(h.tag);
-    if (seq_it != next_seq_.end() && h.seq < seq_it->second) return std::shared_ptr<RingOp>();
+    if (seq_it != next_seq_.end() && h.seq < seq_it->second) return std::shared_ptr<LinkedOp>();
     // The sender started this operation before we did: wait for our caller to start it.
     cv_.wait(lock);
   }

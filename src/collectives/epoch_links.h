@@ -6,7 +6,8 @@
 // receives). Each outgoing stripe has a sender thread draining a queue of SendJobs; each incoming
 // stripe has a receiver thread that reads a DataHeader, finds the operation (tag, seq) it belongs
 // to, receives the bytes straight into that operation's buffer and lets the operation reduce and
-// forward them (RingOp::on_received) while the next piece is already arriving on other stripes.
+// forward them (LinkedOp::on_received, implemented by RingOp) while the next piece is already
+// arriving on other stripes.
 //
 // Failure is all-or-nothing per epoch: the first error (a broken or corrupt link, an operation's
 // deadline, the epoch being replaced) closes every connection, fails every registered operation
@@ -36,11 +37,30 @@
 
 namespace loco::collectives {
 
-class RingOp;
+// What the links need of an operation running on them, and nothing more: RingOp (ring_op.h)
+// implements it, so the links never see an algorithm and ring_op.h depends on this file, not the
+// other way round. Every method is called by the links' threads.
+class LinkedOp {
+ public:
+  virtual ~LinkedOp() = default;
+  // Under the links' lock, before any receiver can see the op.
+  virtual void assign_seq(uint64_t seq) = 0;
+  // A receiver holds the op while it receives into it; false once the op is finishing.
+  virtual bool try_pin() = 0;
+  virtual void unpin() = 0;
+  // Validates a piece against the op and reserves its bytes: where to receive it.
+  virtual Result<MutableByteSpan> destination(const DataHeader& h) = 0;
+  // The piece is in place at `dst`.
+  virtual void on_received(const DataHeader& h, std::byte* dst) = 0;
+  // A queued piece left (s OK, `wire_bytes` on the socket) or could not be sent.
+  virtual void on_sent(const Status& s, size_t wire_bytes) = 0;
+  // The links failed: the op fails with `why`.
+  virtual void fail(const Status& why) = 0;
+};
 
 // One piece to send: a DataHeader frame then `header.length` bytes from `data`.
 struct SendJob {
-  std::shared_ptr<RingOp> op;
+  std::shared_ptr<LinkedOp> op;
   DataHeader header;
   const std::byte* data = nullptr;
 };
@@ -83,7 +103,7 @@ class EpochLinks {
   bool failed() const { return failed_.load(std::memory_order_acquire); }
 
   // Registers a new operation for incoming pieces and assigns its sequence number on `tag`.
-  Result<uint64_t> register_op(const std::shared_ptr<RingOp>& op, uint64_t tag);
+  Result<uint64_t> register_op(const std::shared_ptr<LinkedOp>& op, uint64_t tag);
   void unregister_op(uint64_t tag, uint64_t seq);
   // Assigns the next sequence number on `tag` without registering (operations of a world of one).
   Result<uint64_t> take_seq(uint64_t tag);
@@ -120,7 +140,7 @@ class EpochLinks {
   Status receive_piece(transport::Connection& conn, Bytes& discard);
   // Finds the running operation for a piece: the op (pinned), nullptr to discard (it finished),
   // or the links' failure.
-  Result<std::shared_ptr<RingOp>> route(const DataHeader& h);
+  Result<std::shared_ptr<LinkedOp>> route(const DataHeader& h);
   void start_thread(std::function<void()> fn);
   void drain_failed(std::deque<SendJob>& jobs);
   bool ready_locked() const;
@@ -138,7 +158,7 @@ class EpochLinks {
   bool stopping_ = false;
   std::vector<OutStripe> out_;
   std::vector<InStripe> in_;
-  std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<RingOp>> active_;  // (tag, seq)
+  std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<LinkedOp>> active_;  // (tag, seq)
   std::map<uint64_t, uint64_t> next_seq_;  // per tag: seqs below were registered at some point
 
   std::mutex threads_mu_;

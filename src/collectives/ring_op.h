@@ -66,11 +66,11 @@ struct OpParams {
   PieceHook on_piece;
 };
 
-class RingOp : public std::enable_shared_from_this<RingOp> {
+class RingOp : public LinkedOp, public std::enable_shared_from_this<RingOp> {
  public:
   RingOp(std::shared_ptr<EpochLinks> links, const OpParams& params, const std::byte* input,
          std::byte* work);
-  virtual ~RingOp() = default;
+  ~RingOp() override = default;
   RingOp(const RingOp&) = delete;
   RingOp& operator=(const RingOp&) = delete;
 
@@ -83,16 +83,14 @@ class RingOp : public std::enable_shared_from_this<RingOp> {
   size_t rank() const { return rank_; }
   size_t world() const { return world_; }
 
-  // ---- called by EpochLinks ----
-  // Under the links' lock, before any receiver can see the op.
-  void assign_seq(uint64_t seq) { seq_ = seq; }
-  bool try_pin();
-  void unpin();
-  // Validates a piece against this op and reserves its bytes: where to receive it.
-  Result<MutableByteSpan> destination(const DataHeader& h);
-  void on_received(const DataHeader& h, std::byte* dst);
-  void on_sent(const Status& s, size_t wire_bytes);
-  void fail(const Status& s);
+  // ---- LinkedOp: called by EpochLinks (epoch_links.h) ----
+  void assign_seq(uint64_t seq) override { seq_ = seq; }
+  bool try_pin() override;
+  void unpin() override;
+  Result<MutableByteSpan> destination(const DataHeader& h) override;
+  void on_received(const DataHeader& h, std::byte* dst) override;
+  void on_sent(const Status& s, size_t wire_bytes) override;
+  void fail(const Status& s) override;
 
  protected:
   // Element range of `work` that pieces of `step` land in; empty when this rank receives nothing
