@@ -17,30 +17,13 @@ namespace {
 
 using testing::make_input;
 using testing::PeerSlot;
+using testing::is_failure_code;
+using testing::quick_deadlines;
 using testing::Ring;
 using testing::ring_reference;
+using testing::two_stripes;
 
 constexpr auto kBound = std::chrono::seconds(5);  // generous for a loaded 2-core machine
-
-MeshOptions two_stripes() {
-  MeshOptions m;
-  m.stripes = 2;
-  m.connect_timeout = std::chrono::seconds(5);
-  return m;
-}
-
-CommunicatorOptions quick_deadlines() {
-  CommunicatorOptions c;
-  c.piece_bytes = 64 * 1024;
-  c.deadline.base = std::chrono::milliseconds(1500);
-  c.deadline.floor_bytes_per_sec = 1e9;
-  return c;
-}
-
-bool is_failure_code(StatusCode c) {
-  return c == StatusCode::kAborted || c == StatusCode::kUnavailable ||
-         c == StatusCode::kDeadlineExceeded;
-}
 
 // Runs an all-reduce of `count` f32 on each of `which` (rank order) and checks the result.
 void expect_retry_succeeds(Ring& ring, const std::vector<size_t>& which, size_t count,

@@ -20,6 +20,7 @@
 namespace loco::collectives {
 namespace {
 
+using testing::is_failure_code;
 using testing::error_budget;
 using testing::exact_result;
 using testing::expected_bytes_sent;
@@ -44,19 +45,6 @@ CommunicatorOptions comm_options(size_t piece_bytes = kPieceBytes) {
   c.deadline.base = std::chrono::milliseconds(3000);
   c.deadline.floor_bytes_per_sec = 1e8;
   return c;
-}
-
-// Deterministic f32 inputs in [-125, 125] with eighths (as ring_harness's make_input).
-std::vector<float> input(size_t count, size_t rank, uint64_t salt) {
-  std::vector<std::byte> b = testing::make_input(DataType::kF32, count, rank, salt);
-  std::vector<float> out(count);
-  std::memcpy(out.data(), b.data(), b.size());
-  return out;
-}
-
-bool is_failure_code(StatusCode c) {
-  return c == StatusCode::kAborted || c == StatusCode::kUnavailable ||
-         c == StatusCode::kDeadlineExceeded;
 }
 
 // ---- the layout: pure arithmetic ----
@@ -168,7 +156,7 @@ TEST_P(QuantizedRing, BitIdenticalOnEveryPeerAndWithinTheHopBudget) {
   ring.each([&](size_t rank, PeerSlot& p) {
     for (size_t ci = 0; ci < cases.size(); ++ci) {
       const QCase& c = cases[ci];
-      std::vector<float> in = input(c.count, rank, ci);
+      std::vector<float> in = testing::f32_input(c.count, rank, ci);
       std::vector<float> out(c.count, -1.0f);
       const bool in_place = ci % 2 == 0;
       Result<OpStats> r =
@@ -177,7 +165,7 @@ TEST_P(QuantizedRing, BitIdenticalOnEveryPeerAndWithinTheHopBudget) {
       ASSERT_TRUE(r.ok()) << r.status().to_string() << " case " << ci;
       EXPECT_EQ(r->world_size, world);
       if (!in_place) {
-        EXPECT_EQ(in, input(c.count, rank, ci)) << "input written, case " << ci;
+        EXPECT_EQ(in, testing::f32_input(c.count, rank, ci)) << "input written, case " << ci;
       }
       results[rank].push_back(in_place ? in : out);
       sent[rank].push_back(r->bytes_sent);
@@ -191,7 +179,7 @@ TEST_P(QuantizedRing, BitIdenticalOnEveryPeerAndWithinTheHopBudget) {
     auto codec = wire_codec_or_die(c.codec);
     const QuantizedLayout layout = layout_for(c.count, world, kPieceBytes, *codec);
     std::vector<std::vector<float>> inputs;
-    for (size_t r = 0; r < world; ++r) inputs.push_back(input(c.count, r, ci));
+    for (size_t r = 0; r < world; ++r) inputs.push_back(testing::f32_input(c.count, r, ci));
     const std::vector<float> expect = quantized_ring_reference(*codec, layout, c.op, inputs);
     const std::vector<double> exact = exact_result(c.op, inputs);
     const double budget = error_budget(*codec, c.op, world, kInputBound);
@@ -226,16 +214,16 @@ TEST(QuantizedRing, Int8SendsAFractionOfTheF32Bytes) {
   std::vector<uint64_t> raw(world), q8(world), q4(world);
   std::vector<std::vector<float>> r8(world);
   ring.each([&](size_t rank, PeerSlot& p) {
-    std::vector<float> a = input(count, rank, 1);
+    std::vector<float> a = testing::f32_input(count, rank, 1);
     auto s = p.comm->all_reduce(a.data(), count, DataType::kF32, ReduceOp::kAvg);
     ASSERT_TRUE(s.ok()) << s.status().to_string();
     raw[rank] = s->bytes_sent;
-    std::vector<float> b = input(count, rank, 1);
+    std::vector<float> b = testing::f32_input(count, rank, 1);
     s = p.comm->all_reduce_quantized(b.data(), count, ReduceOp::kAvg, "int8:block=128");
     ASSERT_TRUE(s.ok()) << s.status().to_string();
     q8[rank] = s->bytes_sent;
     r8[rank] = std::move(b);
-    std::vector<float> c = input(count, rank, 1);
+    std::vector<float> c = testing::f32_input(count, rank, 1);
     s = p.comm->all_reduce_quantized(c.data(), count, ReduceOp::kAvg, "int4:block=128");
     ASSERT_TRUE(s.ok()) << s.status().to_string();
     q4[rank] = s->bytes_sent;
@@ -258,7 +246,7 @@ TEST(QuantizedRing, WorldOfOneStillQuantizesOnce) {
   ring.form_all(1);
   auto codec = wire_codec_or_die("int4");
   const size_t count = 5000;
-  std::vector<float> buf = input(count, 0, 3);
+  std::vector<float> buf = testing::f32_input(count, 0, 3);
   std::vector<float> expect = buf;
   const QuantizedLayout layout = layout_for(count, 1, kPieceBytes, *codec);
   for (size_t k = 0; k < layout.num_pieces(0); ++k) {
@@ -268,7 +256,7 @@ TEST(QuantizedRing, WorldOfOneStillQuantizesOnce) {
   auto r = ring.peers[0].comm->all_reduce_quantized(buf.data(), count, ReduceOp::kAvg, "int4");
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(buf, expect);
-  EXPECT_NE(buf, input(count, 0, 3));
+  EXPECT_NE(buf, testing::f32_input(count, 0, 3));
   EXPECT_EQ(r->bytes_sent, 0u);
 }
 
@@ -319,10 +307,10 @@ std::vector<Status> run_with_codecs(Ring& ring, const std::vector<std::string>& 
                                     size_t count, uint64_t salt) {
   std::vector<Status> st(codecs.size());
   ring.each([&](size_t rank, PeerSlot& p) {
-    std::vector<float> buf = input(count, rank, salt);
+    std::vector<float> buf = testing::f32_input(count, rank, salt);
     st[rank] = p.comm->all_reduce_quantized(buf.data(), count, ReduceOp::kAvg, codecs[rank]).status();
     if (!st[rank].ok()) {
-      EXPECT_EQ(buf, input(count, rank, salt)) << "rank " << rank << " changed";
+      EXPECT_EQ(buf, testing::f32_input(count, rank, salt)) << "rank " << rank << " changed";
     }
   });
   return st;
@@ -394,7 +382,7 @@ TEST(QuantizedRing, NonFiniteInputIsInvalidArgumentForItsPeer) {
   const size_t count = 9000;
   std::vector<Status> st(3);
   ring.each([&](size_t rank, PeerSlot& p) {
-    std::vector<float> buf = input(count, rank, 8);
+    std::vector<float> buf = testing::f32_input(count, rank, 8);
     if (rank == 1) buf[4321] = std::numeric_limits<float>::infinity();
     const std::vector<float> before = buf;
     st[rank] = p.comm->all_reduce_quantized(buf.data(), count, ReduceOp::kSum, "int8").status();

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -132,6 +133,37 @@ inline std::vector<std::byte> make_input(DataType t, size_t count, size_t rank, 
     }
   }
   return out;
+}
+
+// make_input's f32 values as floats.
+inline std::vector<float> f32_input(size_t count, size_t rank, uint64_t salt) {
+  std::vector<std::byte> b = make_input(DataType::kF32, count, rank, salt);
+  std::vector<float> out(count);
+  std::memcpy(out.data(), b.data(), b.size());
+  return out;
+}
+
+// The fault tests' ring: two stripes, quick link set-up.
+inline MeshOptions two_stripes() {
+  MeshOptions m;
+  m.stripes = 2;
+  m.connect_timeout = std::chrono::seconds(5);
+  return m;
+}
+
+// The fault tests' deadlines: short (1.5 s base), with an assumed rate no loopback falls under.
+inline CommunicatorOptions quick_deadlines() {
+  CommunicatorOptions c;
+  c.piece_bytes = 64 * 1024;
+  c.deadline.base = std::chrono::milliseconds(1500);
+  c.deadline.floor_bytes_per_sec = 1e9;
+  return c;
+}
+
+// The statuses a collective fails with when a peer dies, hangs or the membership changes.
+inline bool is_failure_code(StatusCode c) {
+  return c == StatusCode::kAborted || c == StatusCode::kUnavailable ||
+         c == StatusCode::kDeadlineExceeded;
 }
 
 // The all-reduce result the ring must produce, in its order: segment X is reduced starting at
