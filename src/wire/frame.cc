@@ -119,7 +119,10 @@ Result<FrameHeader> decode_header(ByteSpan header, uint32_t max_payload) {
   if (!is_known_type(type)) return DataLoss("unknown message type " + std::to_string(type));
   h.type = static_cast<MsgType>(type);
   h.flags = load_le<uint32_t>(p + 8);
-  if (h.flags != 0 && !(h.flags == kFlagHeaderChecksumOnly && h.type == MsgType::kData)) {
+  // Flags: none, the DATA-only checksum flag, or exactly one seal flag (sealed_frame.h; whether a
+  // connection expects sealed frames is the connection's business).
+  const bool sealed = h.flags == (1u << 1) || h.flags == (1u << 2) || h.flags == (1u << 3);
+  if (h.flags != 0 && !sealed && !(h.flags == kFlagHeaderChecksumOnly && h.type == MsgType::kData)) {
     return DataLoss("reserved frame flags set: " + std::to_string(h.flags));
   }
   h.length = load_le<uint32_t>(p + 12);

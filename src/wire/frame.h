@@ -4,7 +4,8 @@
 //        0    4 magic     "LOCO" (0x4C 0x4F 0x43 0x4F)
 //        4    2 version   kProtocolVersion, little-endian
 //        6    2 type      MsgType
-//        8    4 flags     0, or kFlagHeaderChecksumOnly on DATA frames (other bits reserved)
+//        8    4 flags     0, or kFlagHeaderChecksumOnly on DATA frames, or one seal flag
+//                         (bits 1-3, sealed_frame.h: checksum 0, a 16-byte tag follows the payload)
 //       12    4 length    payload bytes that follow the header
 //       16    8 checksum  XXH3-64 of header bytes [0,16) followed by the payload (only of the
 //                         header bytes when kFlagHeaderChecksumOnly is set)
