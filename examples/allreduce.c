@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
     loco_comm_rank(comm, &rank);
     for (k = 0; k < COUNT; ++k) data[k] = (float)(rank + 1) * (float)(i + 1) + (float)k / COUNT;
     loco_comm_epoch(comm, &epoch);
+    /* Read before the call: once the last one commits, a faster peer may already have left. */
+    loco_comm_world_size(comm, &world);
     s = loco_all_reduce(comm, data, COUNT, LOCO_F32, LOCO_SUM, /*tag=*/1);
     if (s == LOCO_OK) {
       ++i;
@@ -72,13 +74,13 @@ int main(int argc, char** argv) {
     if (s != LOCO_OK && s != LOCO_DEADLINE_EXCEEDED) return fail("wait for epoch", s);
   }
 
-  /* 4. Every peer holds the same bytes: print their checksum and one value. */
+  /* 4. Every peer holds the same bytes: print their checksum, one value and the world the last
+     all-reduce ran in. */
   {
     const unsigned char* bytes = (const unsigned char*)data;
     size_t b;
     for (b = 0; b < sizeof(data); ++b) checksum = (checksum ^ bytes[b]) * 1099511628211ull;
   }
-  loco_comm_world_size(comm, &world);
   printf("done: %d all-reduces, world %d, data[0] %.1f, checksum %016llx\n", iterations, world,
          (double)data[0], (unsigned long long)checksum);
   loco_comm_destroy(comm);

@@ -364,16 +364,13 @@ Result<wire::FrameHeader> TcpConnection::receive_header(Deadline deadline) {
     return fail(s);
   }
   const std::byte* raw = rbuf_.get() + rbeg_;
-  Result<wire::FrameHeader> h = wire::decode_header(ByteSpan(raw, kFrameHeaderSize), max_payload());
+  const wire::Framing framing = opener_ ? wire::Framing::kSealed : wire::Framing::kPlain;
+  Result<wire::FrameHeader> h =
+      wire::decode_header(ByteSpan(raw, kFrameHeaderSize), max_payload(), framing);
   if (!h.ok()) return fail_receive(h.status().with_context("frame from " + remote_address_));
   if (opener_) {
-    Result<wire::SealCipher> c = wire::seal_cipher_of_flags(h->flags);
-    if (!c.ok()) return fail_receive(c.status().with_context("frame from " + remote_address_));
     std::memcpy(rx_header_, raw, kFrameHeaderSize);
     hash_payload_ = false;  // the tag covers it
-  } else if ((h->flags & wire::kSealFlagMask) != 0) {
-    return fail_receive(DataLoss("sealed frame from " + remote_address_ +
-                                 " on a connection that is not sealed"));
   } else {
     XXH3_64bits_reset(hash_.get());
     XXH3_64bits_update(hash_.get(), raw, 16);  // the checksum covers header bytes [0, 16)

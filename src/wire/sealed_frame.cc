@@ -220,8 +220,7 @@ Result<Bytes> seal_frame(Sealer& sealer, MsgType type, ByteSpan payload) {
 }
 
 Result<Frame> open_frame(Opener& opener, ByteSpan bytes, uint32_t max_payload) {
-  LOCO_ASSIGN_OR_RETURN(FrameHeader h, decode_header(bytes, max_payload));
-  LOCO_RETURN_IF_ERROR(seal_cipher_of_flags(h.flags).status());
+  LOCO_ASSIGN_OR_RETURN(FrameHeader h, decode_header(bytes, max_payload, Framing::kSealed));
   if (bytes.size() != kFrameHeaderSize + size_t{h.length} + kSealTagSize) {
     return DataLoss("sealed frame of " + std::to_string(bytes.size()) + " bytes, its header says " +
                     std::to_string(kFrameHeaderSize + size_t{h.length} + kSealTagSize));

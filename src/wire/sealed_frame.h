@@ -33,11 +33,7 @@ namespace loco::wire {
 
 inline constexpr size_t kSealKeySize = 32;
 inline constexpr size_t kSealTagSize = 16;
-// Seal flag bits (frame.h flags; exactly one is set on a sealed frame, with no other bit).
-inline constexpr uint32_t kFlagSealedAuthOnly = 1u << 1;
-inline constexpr uint32_t kFlagSealedXChaCha = 1u << 2;
-inline constexpr uint32_t kFlagSealedAes = 1u << 3;
-inline constexpr uint32_t kSealFlagMask = kFlagSealedAuthOnly | kFlagSealedXChaCha | kFlagSealedAes;
+// The seal flag bits (kFlagSealed*, kSealFlagMask) live in frame.h with the other flags.
 
 enum class SealCipher : uint8_t {
   kAuthOnly = 1,           // integrity only: Poly1305, payload in clear

@@ -30,7 +30,7 @@ SealKey fuzz_key() {
 void open_stream(ByteSpan in) {
   Opener opener(fuzz_key());
   while (in.size() >= kFrameHeaderSize) {
-    Result<FrameHeader> h = decode_header(in, 1u << 20);
+    Result<FrameHeader> h = decode_header(in, 1u << 20, Framing::kSealed);
     if (!h.ok()) return;
     const size_t total = kFrameHeaderSize + size_t{h->length} + kSealTagSize;
     if (in.size() < total) return;
