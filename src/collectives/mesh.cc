@@ -283,7 +283,7 @@ void Mesh::judge(const std::shared_ptr<EpochLinks>& links, uint64_t my_id, const
     code = StatusCode::kInvalidArgument;
     reason = "stripe count " + std::to_string(hello.stripes) + ", mine is " +
              std::to_string(links->stripes());
-  } else if (!links->incoming_slot_free(hello.stripe)) {
+  } else if (!links->claim_incoming(hello.stripe)) {  // last: only an OK answer claims
     code = StatusCode::kFailedPrecondition;
     reason = "stripe " + std::to_string(hello.stripe) + " already connected";
   }
@@ -297,6 +297,7 @@ void Mesh::judge(const std::shared_ptr<EpochLinks>& links, uint64_t my_id, const
     Status s = conn->start_sealing(link_seal_keys(*options_.key, hello, sent,
                                                   wire::SealRole::kResponder, options_.encrypt));
     if (!s.ok()) {
+      links->release_incoming(hello.stripe);
       conn->close();
       return;
     }
