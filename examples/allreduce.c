@@ -73,13 +73,13 @@ int main(int argc, char** argv) {
     if (s != LOCO_OK && s != LOCO_DEADLINE_EXCEEDED) return fail("wait for epoch", s);
   }
 
-  /* 4. Every peer holds the same bytes: print their checksum and one value. */
+  /* 4. Every peer holds the same bytes: print their checksum, one value and the world the last
+     all-reduce ran in. */
   {
     const unsigned char* bytes = (const unsigned char*)data;
     size_t b;
     for (b = 0; b < sizeof(data); ++b) checksum = (checksum ^ bytes[b]) * 1099511628211ull;
   }
-  /* (Not the world now: a faster peer may already have finished and left.) */
   printf("done: %d all-reduces, world %d, data[0] %.1f, checksum %016llx\n", iterations, world,
          (double)data[0], (unsigned long long)checksum);
   loco_comm_destroy(comm);

@@ -56,6 +56,10 @@ typedef struct loco_coordinator_options {
   uint32_t heartbeat_period_ms;  /* default 500 */
   uint32_t heartbeat_timeout_ms; /* default 3000; must exceed the period */
   uint32_t join_window_ms;       /* joins within this window share one epoch; default 200 */
+  /* Appended fields (older, smaller struct_size values leave them at their defaults). */
+  uint32_t no_encrypt;           /* with a secret every frame after the handshake is sealed
+                                    (authenticated and encrypted); nonzero: authenticated only,
+                                    payloads in clear. Default 0 */
 } loco_coordinator_options_t;
 
 void loco_coordinator_options_init(loco_coordinator_options_t* options);
@@ -100,6 +104,10 @@ typedef struct loco_comm_options {
   uint16_t advertise_port;       /* the data-plane port other peers dial when a NAT or container
                                     maps it to another; 0: the listening port. The chunk server's
                                     port is advertised shifted by as much. */
+  uint32_t no_encrypt;           /* with a secret every frame on every connection (coordinator,
+                                    ring links, state chunks) is sealed: authenticated and
+                                    encrypted; nonzero: authenticated only, what this peer sends
+                                    goes in clear. Default 0 */
 } loco_comm_options_t;
 
 void loco_comm_options_init(loco_comm_options_t* options);

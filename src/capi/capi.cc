@@ -147,6 +147,7 @@ loco_status_t loco_coordinator_create(const loco_coordinator_options_t* options,
     auto key = key_from(o->secret, o->secret_file);
     if (!key.ok()) return fail(key.status());
     opts.key = *key;
+    opts.encrypt = o->no_encrypt == 0;
     opts.config.heartbeat_period = std::chrono::milliseconds(o->heartbeat_period_ms);
     opts.config.heartbeat_timeout = std::chrono::milliseconds(o->heartbeat_timeout_ms);
     opts.config.join_window = std::chrono::milliseconds(o->join_window_ms);
@@ -199,6 +200,7 @@ loco_status_t loco_comm_create(const loco_comm_options_t* options, loco_comm_t**
     auto key = key_from(o->secret, o->secret_file);
     if (!key.ok()) return fail(key.status());
     peer.key = *key;
+    peer.encrypt = o->no_encrypt == 0;
     peer.name = o->name != nullptr ? o->name : "";
     peer.connect_timeout = std::chrono::milliseconds(o->connect_timeout_ms);
     auto& mesh = comm->options.mesh;

@@ -27,6 +27,7 @@ void put_accept_fields(ByteWriter& w, const PeerAccept& a) {
   w.put<int32_t>(static_cast<int32_t>(a.code));
   w.put<uint64_t>(a.epoch);
   w.put_string(a.reason);
+  w.put_bytes(a.nonce);
 }
 
 wire::Proof mac(const LinkKey& key, std::string_view label, ByteSpan data) {
@@ -86,6 +87,7 @@ Result<PeerAccept> decode_peer_accept(ByteSpan payload) {
   r.get(code);
   r.get(a.epoch);
   r.get_string(a.reason, wire::kMaxReasonLen);
+  r.get_bytes(a.nonce);
   r.get_bytes(a.proof);
   if (!r.done()) return DataLoss("malformed PEER_ACCEPT");
   if (!valid_code(code)) return DataLoss("PEER_ACCEPT carries an unknown status code");
@@ -109,6 +111,13 @@ wire::Proof accept_proof(const std::optional<LinkKey>& key, const PeerHello& hel
   put_hello_fields(w, hello);
   put_accept_fields(w, accept);
   return mac(*key, kAcceptLabel, fields);
+}
+
+wire::SealKeys link_seal_keys(const LinkKey& key, const PeerHello& hello, const PeerAccept& accept,
+                              wire::SealRole role, bool encrypt) {
+  Bytes transcript = hello.encode();
+  transcript.insert(transcript.end(), accept.nonce.begin(), accept.nonce.end());
+  return wire::derive_seal_keys(key, "loco/v1/seal/link", transcript, role, encrypt);
 }
 
 bool proofs_equal(const wire::Proof& a, const wire::Proof& b) {

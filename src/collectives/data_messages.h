@@ -23,6 +23,7 @@
 #include "common/bytes.h"
 #include "common/status.h"
 #include "wire/messages.h"
+#include "wire/sealed_frame.h"
 
 namespace loco::collectives {
 
@@ -44,6 +45,7 @@ struct PeerAccept {
   StatusCode code = StatusCode::kOk;  // OK: the link is up; otherwise the listener closes
   uint64_t epoch = 0;                 // the listener's current epoch
   std::string reason;
+  wire::Nonce nonce{};                // the listener's fresh nonce: seal keys (and the proof) cover it
   wire::Proof proof{};
   Bytes encode() const;
 };
@@ -54,6 +56,10 @@ wire::Proof hello_proof(const std::optional<LinkKey>& key, const PeerHello& hell
 wire::Proof accept_proof(const std::optional<LinkKey>& key, const PeerHello& hello,
                          const PeerAccept& accept);
 bool proofs_equal(const wire::Proof& a, const wire::Proof& b);
+// Seal keys of a link (docs/protocol.md 2.2): label loco/v1/seal/link over the hello's payload and
+// the accept's nonce. The dialer is the initiator; `encrypt` false: integrity only.
+wire::SealKeys link_seal_keys(const LinkKey& key, const PeerHello& hello, const PeerAccept& accept,
+                              wire::SealRole role, bool encrypt);
 
 // Which algorithm a DATA piece belongs to (peers that disagree fail the operation).
 enum class OpKind : uint8_t {

@@ -64,6 +64,7 @@ bool EpochLinks::install_incoming(size_t stripe, std::unique_ptr<transport::Conn
     if (stripe < in_.size() && !failed() && !stopping_ && !in_[stripe].conn) {
       in_[stripe].conn = std::move(conn);
     }
+    if (stripe < in_.size()) in_[stripe].claimed = false;
   }
   if (conn) {
     conn->close();
@@ -74,9 +75,16 @@ bool EpochLinks::install_incoming(size_t stripe, std::unique_ptr<transport::Conn
   return true;
 }
 
-bool EpochLinks::incoming_slot_free(size_t stripe) const {
+bool EpochLinks::claim_incoming(size_t stripe) {
   std::lock_guard<std::mutex> lock(mu_);
-  return stripe < in_.size() && !in_[stripe].conn && !failed();
+  if (stripe >= in_.size() || in_[stripe].conn || in_[stripe].claimed || failed()) return false;
+  in_[stripe].claimed = true;
+  return true;
+}
+
+void EpochLinks::release_incoming(size_t stripe) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stripe < in_.size()) in_[stripe].claimed = false;
 }
 
 Status EpochLinks::wait_ready(Deadline deadline) const {

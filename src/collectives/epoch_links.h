@@ -85,7 +85,12 @@ class EpochLinks {
   // when the slot is taken or the links have failed.
   bool install_outgoing(size_t stripe, std::unique_ptr<transport::Connection> conn);
   bool install_incoming(size_t stripe, std::unique_ptr<transport::Connection> conn);
-  bool incoming_slot_free(size_t stripe) const;
+  // Claims an empty incoming slot before its dialer is told OK, so that of two hellos for one
+  // stripe (a duplicate, or a replay racing the real one) only one is ever accepted. False when
+  // the slot is taken or claimed, or the links failed. install_incoming fills a claimed slot;
+  // release_incoming gives one back whose handshake did not finish.
+  bool claim_incoming(size_t stripe);
+  void release_incoming(size_t stripe);
   // Waits until every stripe in both directions is installed (at once for a world of one): OK,
   // the links' failure, or DEADLINE_EXCEEDED.
   Status wait_ready(Deadline deadline) const;
@@ -133,6 +138,7 @@ class EpochLinks {
   };
   struct InStripe {
     std::unique_ptr<transport::Connection> conn;
+    bool claimed = false;  // a hello for it was accepted; its connection is on the way
   };
 
   void sender_loop(size_t stripe);

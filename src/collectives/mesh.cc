@@ -283,28 +283,40 @@ void Mesh::judge(const std::shared_ptr<EpochLinks>& links, uint64_t my_id, const
     code = StatusCode::kInvalidArgument;
     reason = "stripe count " + std::to_string(hello.stripes) + ", mine is " +
              std::to_string(links->stripes());
-  } else if (!links->incoming_slot_free(hello.stripe)) {
+  } else if (!links->claim_incoming(hello.stripe)) {  // last: only an OK answer claims
     code = StatusCode::kFailedPrecondition;
     reason = "stripe " + std::to_string(hello.stripe) + " already connected";
   }
-  answer(*conn, hello, code, reason, links->epoch());
+  const PeerAccept sent = answer(*conn, hello, code, reason, links->epoch());
   if (code != StatusCode::kOk) {
     conn->close();
     return;
+  }
+  if (options_.key) {
+    // The dialer seals once it has checked this PEER_ACCEPT; it sent nothing since its hello.
+    Status s = conn->start_sealing(link_seal_keys(*options_.key, hello, sent,
+                                                  wire::SealRole::kResponder, options_.encrypt));
+    if (!s.ok()) {
+      links->release_incoming(hello.stripe);
+      conn->close();
+      return;
+    }
   }
   conn->set_max_payload(options_.max_piece_bytes);
   links->install_incoming(hello.stripe, std::move(conn));
 }
 
-void Mesh::answer(transport::Connection& conn, const PeerHello& hello, StatusCode code,
-                  const std::string& reason, uint64_t epoch) {
+PeerAccept Mesh::answer(transport::Connection& conn, const PeerHello& hello, StatusCode code,
+                        const std::string& reason, uint64_t epoch) {
   PeerAccept a;
   a.code = code;
   a.epoch = epoch;
   a.reason = reason;
+  secure_random(a.nonce);
   a.proof = accept_proof(options_.key, hello, a);
   conn.send(wire::MsgType::kPeerAccept, a.encode(), Deadline::after(options_.handshake_timeout))
-      .ignore();  // a dialer that went away learns nothing: fine
+      .ignore();  // a dialer that went away learns nothing: fine (its link fails the epoch)
+  return a;
 }
 
 // ---- dialing ----
@@ -395,6 +407,10 @@ Status Mesh::dial_stripe(EpochLinks& links, uint64_t my_id, size_t stripe, Deadl
           "next " + peer_text(next) + " refused the link for epoch " +
               std::to_string(links.epoch()) + " (its epoch " + std::to_string(accept.epoch) +
               "): " + accept.reason);
+    }
+    if (options_.key) {
+      LOCO_RETURN_IF_ERROR(conn->start_sealing(
+          link_seal_keys(*options_.key, hello, accept, wire::SealRole::kInitiator, options_.encrypt)));
     }
     conn->set_max_payload(options_.max_piece_bytes);
     conn->set_data_payload_checksum(options_.payload_checksum == PayloadChecksum::kAlways ||

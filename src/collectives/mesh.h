@@ -54,7 +54,8 @@ struct MeshOptions {
   uint16_t listen_port = 0;               // 0: an ephemeral port (see port())
   uint16_t listen_port_last = 0;  // > listen_port: the first free port of listen_port..this
   size_t stripes = 2;  // TCP connections per direction and neighbour (raise for long fat links)
-  std::optional<LinkKey> key;             // swarm key: links are authenticated when set
+  std::optional<LinkKey> key;             // swarm key: links are authenticated and sealed when set
+  bool encrypt = true;                    // with a key: false seals for integrity only
   Duration connect_timeout = std::chrono::seconds(10);   // to form one epoch's links
   Duration handshake_timeout = std::chrono::seconds(5);  // for one incoming PEER_HELLO
   // Incoming connections wait for their PEER_HELLO each on its own thread, within these bounds
@@ -129,8 +130,9 @@ class Mesh {
   // Accepts or refuses a hello for the current epoch's links.
   void judge(const std::shared_ptr<EpochLinks>& links, uint64_t my_id, const PeerHello& hello,
              std::unique_ptr<transport::Connection> conn);
-  void answer(transport::Connection& conn, const PeerHello& hello, StatusCode code,
-              const std::string& reason, uint64_t epoch);
+  // Sends PEER_ACCEPT (with a fresh nonce) and returns what it sent.
+  PeerAccept answer(transport::Connection& conn, const PeerHello& hello, StatusCode code,
+                    const std::string& reason, uint64_t epoch);
   void dial_all(const std::shared_ptr<EpochLinks>& links, uint64_t my_id);
   Status dial_stripe(EpochLinks& links, uint64_t my_id, size_t stripe, Deadline deadline);
   void reap_retired_locked();

@@ -19,7 +19,10 @@ class SwarmPeer::Voter : public CommitVoter {
 
 Result<std::unique_ptr<SwarmPeer>> SwarmPeer::join(SwarmPeerOptions options) {
   std::unique_ptr<SwarmPeer> p(new SwarmPeer());
-  if (!options.mesh.key && options.peer.key) options.mesh.key = options.peer.key->bytes;
+  if (!options.mesh.key && options.peer.key) {
+    options.mesh.key = options.peer.key->bytes;
+    options.mesh.encrypt = options.peer.encrypt;
+  }
   auto mesh = Mesh::listen_tcp(options.mesh);
   if (!mesh.ok()) return mesh.status().with_context("data-plane listener");
   p->mesh_ = std::move(mesh).value();

@@ -208,4 +208,12 @@ bool proof_matches(const wire::Proof& expected, const wire::Proof& received) {
   return sodium_memcmp(expected.data(), received.data(), expected.size()) == 0;
 }
 
+wire::SealKeys control_seal_keys(const SwarmKey& key, const wire::Nonce& client,
+                                 const wire::Nonce& server, wire::SealRole role, bool encrypt) {
+  std::array<std::byte, 2 * wire::kNonceSize> transcript;
+  std::copy(client.begin(), client.end(), transcript.begin());
+  std::copy(server.begin(), server.end(), transcript.begin() + wire::kNonceSize);
+  return wire::derive_seal_keys(key.bytes, "loco/v1/seal/control", transcript, role, encrypt);
+}
+
 }  // namespace loco::membership

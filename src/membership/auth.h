@@ -11,8 +11,8 @@
 // A proof is HMAC-SHA-512/256 (crypto_auth) keyed with that key over a domain label, the client
 // nonce and the server nonce; the client and the server use different labels, so neither proof can
 // be replayed as the other, and fresh nonces on both sides defeat replay across connections.
-// Verification is constant-time. What this does not do: encrypt traffic, or protect against
-// someone who holds the secret. See docs/protocol.md (handshake) and docs/fault-model.md.
+// Verification is constant-time. The seal keys of the connection that follows are derived here too
+// (control_seal_keys). What this does not do: protect against someone who holds the secret. See docs/protocol.md (handshake) and docs/fault-model.md.
 #pragma once
 
 #include <array>
@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "wire/messages.h"
+#include "wire/sealed_frame.h"
 
 namespace loco::membership {
 
@@ -50,5 +51,10 @@ wire::Proof client_proof(const SwarmKey& key, const wire::Nonce& client, const w
 wire::Proof server_proof(const SwarmKey& key, const wire::Nonce& client, const wire::Nonce& server);
 // Constant-time comparison of a received proof with the expected one.
 bool proof_matches(const wire::Proof& expected, const wire::Proof& received);
+
+// Seal keys of a control connection (docs/protocol.md 2.2): label loco/v1/seal/control over both
+// nonces. The joining peer is the initiator. `encrypt` false: integrity only (--no-encrypt).
+wire::SealKeys control_seal_keys(const SwarmKey& key, const wire::Nonce& client,
+                                 const wire::Nonce& server, wire::SealRole role, bool encrypt);
 
 }  // namespace loco::membership

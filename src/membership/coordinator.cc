@@ -33,6 +33,7 @@ struct Coordinator::Session {
   bool closing = false;         // no more items accepted
   bool authenticated = false;   // the state machine knows this conn
   wire::Proof server_proof{};   // sent in WELCOME
+  std::optional<wire::SealKeys> seal;  // with a secret: sending is sealed right after WELCOME
   std::atomic<bool> finished{false};
   transport::AdmissionGate::Ticket ticket;  // held until the handshake ends (after conn: freed first)
   std::thread reader;
@@ -81,6 +82,9 @@ struct Coordinator::Session {
       if (!item.payload.empty() || item.shared || !item.close_after) {
         const ByteSpan payload = item.shared ? ByteSpan(*item.shared) : ByteSpan(item.payload);
         Status s = conn->send(item.type, payload, Deadline::after(kSendTimeout));
+        if (s.ok() && item.type == wire::MsgType::kWelcome && seal) {
+          s = conn->seal_send(seal->send, seal->cipher);
+        }
         if (!s.ok()) {
           LOCO_LOG_DEBUG("conn {}: send failed: {}", id, s.to_string());
           conn->close();
@@ -289,6 +293,11 @@ Result<wire::Hello> Coordinator::handshake(Session& s) {
     // Say nothing about why: a wrong secret and a forged proof look the same from outside.
     if (!proof_matches(expected, auth->proof)) return reject(Unauthenticated("authentication failed"));
     server = server_proof(*options_.key, hello->client_nonce, challenge.server_nonce);
+    // The peer sends nothing between AUTH and WELCOME, and seals everything after WELCOME: from
+    // here on every frame it sends is sealed. Our own sending switches once WELCOME is written.
+    s.seal = control_seal_keys(*options_.key, hello->client_nonce, challenge.server_nonce,
+                               wire::SealRole::kResponder, options_.encrypt);
+    LOCO_RETURN_IF_ERROR(s.conn->seal_receive(s.seal->receive));
   }
   // The Welcome itself is sent by the state machine's SendWelcome action; remember the proof.
   s.server_proof = server;

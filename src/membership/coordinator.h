@@ -33,6 +33,8 @@ struct CoordinatorOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;                 // 0: pick a free port (see Coordinator::port())
   std::optional<SwarmKey> key;       // no key: only loopback peers are accepted
+  // With a key every frame after WELCOME is sealed; false seals for integrity only (no encryption).
+  bool encrypt = true;
   CoordinatorConfig config;
   Duration handshake_timeout = std::chrono::seconds(5);
   // Bounds on connections still in their handshake (transport/admission.h): when full, the

@@ -76,6 +76,12 @@ Status PeerClient::handshake(Deadline deadline) {
                      welcome.server_proof)) {
     return Unauthenticated("the coordinator could not prove it knows the swarm secret");
   }
+  if (challenge.auth_required) {
+    // Everything after WELCOME is sealed both ways (the coordinator switched after sending it).
+    LOCO_RETURN_IF_ERROR(conn_->start_sealing(
+        control_seal_keys(*options_.key, hello.client_nonce, challenge.server_nonce,
+                          wire::SealRole::kInitiator, options_.encrypt)));
+  }
   if (welcome.heartbeat_period_ms == 0 || welcome.heartbeat_timeout_ms <= welcome.heartbeat_period_ms) {
     return DataLoss("WELCOME with invalid heartbeat settings");
   }

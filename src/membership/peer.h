@@ -39,6 +39,7 @@ struct PeerOptions {
   std::string coordinator_host = "127.0.0.1";
   uint16_t coordinator_port = 0;
   std::optional<SwarmKey> key;   // required when the coordinator has a secret
+  bool encrypt = true;           // with a key: false seals for integrity only (--no-encrypt)
   std::string name;              // a label for logs
   std::string data_host;         // where other peers reach this peer's data plane ("" = as seen)
   uint16_t data_port = 0;

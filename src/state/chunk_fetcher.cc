@@ -182,6 +182,10 @@ Result<std::unique_ptr<transport::Connection>> connect(const FetchDonor& donor,
     return Status(accept.code, "donor peer " + std::to_string(donor.peer_id) +
                                    " refused: " + accept.reason);
   }
+  if (options.key) {
+    LOCO_RETURN_IF_ERROR(conn->start_sealing(chunk_seal_keys(
+        *options.key, hello, accept, wire::SealRole::kInitiator, options.encrypt)));
+  }
   return conn;
 }
 

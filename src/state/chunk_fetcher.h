@@ -43,7 +43,8 @@ struct FetchChunk {
 
 struct FetchOptions {
   uint64_t my_peer_id = 0;
-  std::optional<StateKey> key;
+  std::optional<StateKey> key;  // swarm key: connections are authenticated and sealed when set
+  bool encrypt = true;          // with a key: false seals for integrity only
   transport::TcpOptions tcp;
   size_t pipeline_depth = 2;
   Duration connect_timeout = std::chrono::seconds(5);

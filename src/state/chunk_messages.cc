@@ -45,6 +45,7 @@ void put_hello_fields(ByteWriter& w, const StateHello& h) {
 void put_accept_fields(ByteWriter& w, const StateAccept& a) {
   w.put<int32_t>(static_cast<int32_t>(a.code));
   w.put_string(std::string_view(a.reason).substr(0, wire::kMaxReasonLen));
+  w.put_bytes(a.nonce);
 }
 
 }  // namespace
@@ -79,7 +80,7 @@ Result<StateAccept> decode_state_accept(ByteSpan payload) {
   ByteReader r(payload);
   StateAccept a;
   if (!get_code(r, a.code) || !r.get_string(a.reason, wire::kMaxReasonLen) ||
-      !r.get_bytes(a.proof) || !r.done()) {
+      !r.get_bytes(a.nonce) || !r.get_bytes(a.proof) || !r.done()) {
     return malformed("STATE_ACCEPT");
   }
   return a;
@@ -137,6 +138,13 @@ wire::Proof state_accept_proof(const std::optional<StateKey>& key, const StateHe
   w.put_bytes(hello.nonce);
   put_accept_fields(w, accept);
   return mac(*key, kAcceptLabel, b);
+}
+
+wire::SealKeys chunk_seal_keys(const StateKey& key, const StateHello& hello,
+                               const StateAccept& accept, wire::SealRole role, bool encrypt) {
+  Bytes transcript = hello.encode();
+  transcript.insert(transcript.end(), accept.nonce.begin(), accept.nonce.end());
+  return wire::derive_seal_keys(key, "loco/v1/seal/chunk", transcript, role, encrypt);
 }
 
 bool state_proofs_equal(const wire::Proof& a, const wire::Proof& b) {

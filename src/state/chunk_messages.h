@@ -22,6 +22,7 @@
 #include "common/bytes.h"
 #include "common/status.h"
 #include "wire/messages.h"
+#include "wire/sealed_frame.h"
 
 namespace loco::state {
 
@@ -39,6 +40,7 @@ Result<StateHello> decode_state_hello(ByteSpan payload);
 struct StateAccept {
   StatusCode code = StatusCode::kOk;
   std::string reason;
+  wire::Nonce nonce{};  // the donor's fresh nonce: seal keys (and the proof) cover it
   wire::Proof proof{};
   Bytes encode() const;
 };
@@ -64,5 +66,9 @@ wire::Proof state_hello_proof(const std::optional<StateKey>& key, const StateHel
 wire::Proof state_accept_proof(const std::optional<StateKey>& key, const StateHello& hello,
                                const StateAccept& accept);
 bool state_proofs_equal(const wire::Proof& a, const wire::Proof& b);
+// Seal keys of a chunk connection (docs/protocol.md 2.2): label loco/v1/seal/chunk over the hello's
+// payload and the accept's nonce. The receiver (dialer) is the initiator.
+wire::SealKeys chunk_seal_keys(const StateKey& key, const StateHello& hello,
+                               const StateAccept& accept, wire::SealRole role, bool encrypt);
 
 }  // namespace loco::state

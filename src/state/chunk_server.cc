@@ -123,9 +123,15 @@ Status ChunkServer::handshake(transport::Connection& conn) {
     accept.reason = "this is peer " + std::to_string(my_peer_id_.load()) + ", not peer " +
                     std::to_string(hello.to_peer);
   }
+  secure_random(accept.nonce);
   accept.proof = state_accept_proof(options_.key, hello, accept);
   LOCO_RETURN_IF_ERROR(conn.send(wire::MsgType::kStateAccept, accept.encode(), deadline));
   if (accept.code != StatusCode::kOk) return Status(accept.code, accept.reason);
+  if (options_.key) {
+    // The receiver seals once it has checked STATE_ACCEPT; it sends nothing before that.
+    return conn.start_sealing(chunk_seal_keys(*options_.key, hello, accept,
+                                              wire::SealRole::kResponder, options_.encrypt));
+  }
   return OkStatus();
 }
 

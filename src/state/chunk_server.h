@@ -34,7 +34,8 @@ struct ChunkServerOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;
   uint16_t listen_port_last = 0;  // > listen_port: the first free port of the range
-  std::optional<StateKey> key;
+  std::optional<StateKey> key;  // swarm key: connections are authenticated and sealed when set
+  bool encrypt = true;          // with a key: false seals for integrity only
   transport::TcpOptions tcp;
   Duration handshake_timeout = std::chrono::seconds(5);
   Duration send_timeout = std::chrono::seconds(30);  // per chunk

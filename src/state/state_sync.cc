@@ -15,6 +15,7 @@ Result<std::unique_ptr<StateSync>> StateSync::create(membership::PeerClient& cli
   so.listen_port = s->options_.listen_port;
   so.listen_port_last = s->options_.listen_port_last;
   so.key = s->options_.key;
+  so.encrypt = s->options_.encrypt;
   so.tcp = s->options_.tcp;
   auto server = ChunkServer::listen(so);
   if (!server.ok()) return server.status().with_context("state chunk server");
@@ -37,6 +38,7 @@ StateSyncOptions state_sync_options_for(const collectives::SwarmPeerOptions& swa
     so.serve_port_offset = static_cast<int32_t>(swarm.advertise_port) - data_port;
   }
   if (swarm.peer.key) so.key = swarm.peer.key->bytes;
+  so.encrypt = swarm.peer.encrypt;
   return so;
 }
 
@@ -96,6 +98,7 @@ Result<SyncResult> StateSync::sync(SharedState& state, SyncStrategy strategy, Du
     FetchOptions fo;
     fo.my_peer_id = me;
     fo.key = options_.key;
+    fo.encrypt = options_.encrypt;
     fo.tcp = options_.tcp;
     fo.pipeline_depth = options_.pipeline_depth;
     fetched = fetch_chunks(donors, std::move(chunks), fo, deadline);

@@ -35,6 +35,7 @@ struct StateSyncOptions {
   // that shifts the data-plane port (--advertise HOST:PORT) shifts this one by as much.
   int32_t serve_port_offset = 0;
   std::optional<StateKey> key;            // the swarm key; chunk links are authenticated when set
+  bool encrypt = true;                    // with a key: false seals chunk links for integrity only
   transport::TcpOptions tcp;
   size_t pipeline_depth = 2;
 };

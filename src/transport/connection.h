@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "wire/frame.h"
+#include "wire/sealed_frame.h"
 
 namespace loco::transport {
 
@@ -80,6 +81,23 @@ class Connection {
   }
   // See send_piece. Implementations without the option ignore it. Receivers accept both forms.
   virtual void set_data_payload_checksum(bool /*on*/) {}
+
+  // Sealed sessions (wire/sealed_frame.h, docs/protocol.md 2.2). seal_receive: every frame
+  // received from now on must be sealed under `key` (an unsealed one is DATA_LOSS). seal_send:
+  // every frame sent from now on is sealed under `key` with `cipher`. Each is called once, by the
+  // handshake's owner, when no frame is in flight in that direction. Once sending is sealed, a
+  // send that fails for any reason (a deadline included) closes the connection, since its
+  // sequence number is spent. The in-process loopback ignores both (nothing crosses a socket).
+  virtual Status seal_receive(const wire::SealKey& /*key*/) { return OkStatus(); }
+  virtual Status seal_send(const wire::SealKey& /*key*/, wire::SealCipher /*cipher*/) {
+    return OkStatus();
+  }
+  Status start_sealing(const wire::SealKeys& keys) {
+    LOCO_RETURN_IF_ERROR(seal_receive(keys.receive));
+    return seal_send(keys.send, keys.cipher);
+  }
+  // True once sending is sealed.
+  virtual bool sealed() const { return false; }
 
   virtual void set_max_payload(uint32_t bytes) = 0;
   virtual uint32_t max_payload() const = 0;

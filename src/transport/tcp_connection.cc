@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 namespace loco::transport {
@@ -160,6 +161,11 @@ Status TcpConnection::send_parts(wire::MsgType type, std::span<const ByteSpan> p
     return InvalidArgument("frame payload of " + std::to_string(payload) +
                            " bytes exceeds the largest frame any peer accepts");
   }
+  if (sealed()) {
+    const wire::MsgType types[1] = {type};
+    const std::span<const ByteSpan> frames[1] = {parts};
+    return send_sealed(types, frames, deadline);
+  }
   // Hash outside the lock so concurrent senders checksum in parallel.
   std::byte header[kFrameHeaderSize];
   encode_header_parts(type, parts, header);
@@ -179,10 +185,15 @@ Status TcpConnection::send_piece(ByteSpan header, ByteSpan body, Deadline deadli
   if (body.size() > wire::kMaxDataPayload) {
     return InvalidArgument("DATA body of " + std::to_string(body.size()) + " bytes is too large");
   }
-  std::byte h1[kFrameHeaderSize];
-  std::byte h2[kFrameHeaderSize];
   ByteSpan hp[1] = {header};
   ByteSpan bp[1] = {body};
+  if (sealed()) {
+    const wire::MsgType types[2] = {wire::MsgType::kData, wire::MsgType::kData};
+    const std::span<const ByteSpan> frames[2] = {hp, bp};
+    return send_sealed(types, frames, deadline);
+  }
+  std::byte h1[kFrameHeaderSize];
+  std::byte h2[kFrameHeaderSize];
   encode_header_parts(wire::MsgType::kData, hp, h1);
   const bool header_only = !data_payload_checksum_.load(std::memory_order_relaxed);
   encode_header_parts(wire::MsgType::kData, bp, h2, header_only ? wire::kFlagHeaderChecksumOnly : 0);
@@ -190,17 +201,76 @@ Status TcpConnection::send_piece(ByteSpan header, ByteSpan body, Deadline deadli
   return write_frames(chunks, 2, deadline);
 }
 
+namespace {
+struct SendRelease {
+  std::function<void()> release;
+  ~SendRelease() { release(); }
+};
+}  // namespace
+
 Status TcpConnection::write_frames(std::span<const ByteSpan> chunks, size_t frames,
                                    Deadline deadline) {
-  size_t total = 0;
-  for (ByteSpan c : chunks) total += c.size();
   if (!acquire_send(deadline)) {
     return DeadlineExceeded("deadline passed waiting for another sender on " + remote_address_);
   }
-  struct Release {
-    TcpConnection* c;
-    ~Release() { c->release_send(); }
-  } release{this};
+  SendRelease release{[this] { release_send(); }};
+  return write_locked(chunks, frames, deadline);
+}
+
+Status TcpConnection::seal_send(const wire::SealKey& key, wire::SealCipher cipher) {
+  if (!acquire_send(Deadline::never())) return FailedPrecondition("send lock");
+  SendRelease release{[this] { release_send(); }};
+  if (sealer_) return FailedPrecondition("sending on " + remote_address_ + " is already sealed");
+  sealer_ = std::make_unique<wire::Sealer>(key, cipher);
+  tx_sealed_.store(true, std::memory_order_release);
+  return OkStatus();
+}
+
+Status TcpConnection::seal_receive(const wire::SealKey& key) {
+  // Called by the receiving thread (or before it starts), between frames.
+  if (payload_pending_ || opener_) {
+    return FailedPrecondition("cannot start sealed receiving on " + remote_address_ + " now");
+  }
+  opener_ = std::make_unique<wire::Opener>(key);
+  return OkStatus();
+}
+
+Status TcpConnection::send_sealed(std::span<const wire::MsgType> types,
+                                  std::span<const std::span<const ByteSpan>> frames,
+                                  Deadline deadline) {
+  if (!acquire_send(deadline)) {
+    return DeadlineExceeded("deadline passed waiting for another sender on " + remote_address_);
+  }
+  SendRelease release{[this] { release_send(); }};
+  if (is_closed()) return closed_status();
+  // Sealed under the send flag: the sequence number is the nonce, so sealing order is wire order.
+  std::byte headers[2][kFrameHeaderSize];
+  std::byte tags[2][wire::kSealTagSize];
+  std::vector<ByteSpan> chunks;
+  chunks.reserve(8);
+  for (size_t f = 0; f < frames.size() && f < 2; ++f) {
+    Status s = sealer_->seal(types[f], frames[f], seal_scratch_[f], headers[f], tags[f]);
+    if (!s.ok()) return fail(s);
+    chunks.push_back(ByteSpan(headers[f]));
+    if (sealer_->encrypts()) {
+      chunks.push_back(ByteSpan(seal_scratch_[f]));
+    } else {
+      for (ByteSpan p : frames[f]) chunks.push_back(p);
+    }
+    chunks.push_back(ByteSpan(tags[f]));
+  }
+  Status s = write_locked(chunks, frames.size(), deadline);
+  // A frame that did not go out whole spent its sequence number: the stream cannot continue.
+  if (!s.ok() && !is_closed()) {
+    return fail(s.with_context("sealed connection to " + remote_address_ + " closed"));
+  }
+  return s;
+}
+
+Status TcpConnection::write_locked(std::span<const ByteSpan> chunks, size_t frames,
+                                   Deadline deadline) {
+  size_t total = 0;
+  for (ByteSpan c : chunks) total += c.size();
   if (is_closed()) return closed_status();
   // Cursor over the chunks: index and offset inside it.
   size_t idx = 0;
@@ -298,13 +368,20 @@ Result<wire::FrameHeader> TcpConnection::receive_header(Deadline deadline) {
     return fail(s);
   }
   const std::byte* raw = rbuf_.get() + rbeg_;
-  Result<wire::FrameHeader> h = wire::decode_header(ByteSpan(raw, kFrameHeaderSize), max_payload());
+  const wire::Framing framing = opener_ ? wire::Framing::kSealed : wire::Framing::kPlain;
+  Result<wire::FrameHeader> h =
+      wire::decode_header(ByteSpan(raw, kFrameHeaderSize), max_payload(), framing);
   if (!h.ok()) return fail_receive(h.status().with_context("frame from " + remote_address_));
-  XXH3_64bits_reset(hash_.get());
-  XXH3_64bits_update(hash_.get(), raw, 16);  // the checksum covers header bytes [0, 16)
+  if (opener_) {
+    std::memcpy(rx_header_, raw, kFrameHeaderSize);
+    hash_payload_ = false;  // the tag covers it
+  } else {
+    XXH3_64bits_reset(hash_.get());
+    XXH3_64bits_update(hash_.get(), raw, 16);  // the checksum covers header bytes [0, 16)
+    hash_payload_ = (h->flags & wire::kFlagHeaderChecksumOnly) == 0;
+  }
   rbeg_ += kFrameHeaderSize;
   header_ = *h;
-  hash_payload_ = (h->flags & wire::kFlagHeaderChecksumOnly) == 0;
   payload_pending_ = true;
   return header_;
 }
@@ -357,6 +434,16 @@ Status TcpConnection::receive_payload(MutableByteSpan out, Deadline deadline) {
     got += n;
   }
   payload_pending_ = false;
+  if (opener_) {
+    std::byte tag[wire::kSealTagSize];
+    LOCO_RETURN_IF_ERROR(read_small(tag, sizeof(tag), deadline));
+    Status open = opener_->open(ByteSpan(rx_header_), out, ByteSpan(tag));
+    if (!open.ok()) return fail_receive(open.with_context("frame from " + remote_address_));
+    bytes_received_.fetch_add(kFrameHeaderSize + out.size() + sizeof(tag),
+                              std::memory_order_relaxed);
+    frames_received_.fetch_add(1, std::memory_order_relaxed);
+    return OkStatus();
+  }
   if (XXH3_64bits_digest(hash_.get()) != header_.checksum) {
     return fail_receive(DataLoss(std::string("bad checksum on ") +
                                  wire::msg_type_name(header_.type) + " frame from " +
@@ -364,6 +451,27 @@ Status TcpConnection::receive_payload(MutableByteSpan out, Deadline deadline) {
   }
   bytes_received_.fetch_add(kFrameHeaderSize + out.size(), std::memory_order_relaxed);
   frames_received_.fetch_add(1, std::memory_order_relaxed);
+  return OkStatus();
+}
+
+Status TcpConnection::read_small(std::byte* out, size_t n, Deadline deadline) {
+  size_t got = 0;
+  while (got < n) {
+    if (rbeg_ == rend_) {
+      Status s = fill(deadline);
+      if (!s.ok()) {
+        if (s.code() == StatusCode::kDeadlineExceeded) {
+          s = DeadlineExceeded("deadline passed mid-frame from " + remote_address_ +
+                               "; connection closed");
+        }
+        return fail(s);
+      }
+    }
+    const size_t k = std::min(n - got, rend_ - rbeg_);
+    std::memcpy(out + got, rbuf_.get() + rbeg_, k);
+    rbeg_ += k;
+    got += k;
+  }
   return OkStatus();
 }
 

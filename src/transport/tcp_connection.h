@@ -46,6 +46,10 @@ class TcpConnection final : public Connection {
   std::string remote_address() const override { return remote_address_; }
   bool remote_is_loopback() const override { return remote_is_loopback_; }
 
+  Status seal_receive(const wire::SealKey& key) override;
+  Status seal_send(const wire::SealKey& key, wire::SealCipher cipher) override;
+  bool sealed() const override { return tx_sealed_.load(std::memory_order_acquire); }
+
   void set_data_payload_checksum(bool on) override {
     data_payload_checksum_.store(on, std::memory_order_relaxed);
   }
@@ -71,6 +75,13 @@ class TcpConnection final : public Connection {
   Status closed_status() const;
   // Writes the concatenation of `chunks` (whole frames) under the send lock; `frames` counts them.
   Status write_frames(std::span<const ByteSpan> chunks, size_t frames, Deadline deadline);
+  // The same with the send lock already held.
+  Status write_locked(std::span<const ByteSpan> chunks, size_t frames, Deadline deadline);
+  // Seals and writes frames (each a type and its parts) under the send lock; any failure closes.
+  Status send_sealed(std::span<const wire::MsgType> types,
+                     std::span<const std::span<const ByteSpan>> frames, Deadline deadline);
+  // Reads exactly `n` bytes through the read-ahead buffer (a sealed frame's tag).
+  Status read_small(std::byte* out, size_t n, Deadline deadline);
   bool acquire_send(Deadline deadline);
   void release_send();
   // Closes the connection and returns `s` (for errors that desynchronize or break the stream).
@@ -96,6 +107,11 @@ class TcpConnection final : public Connection {
   std::mutex send_mu_;
   std::condition_variable send_cv_;
   bool sending_ = false;
+  // Sealing of the send direction: set once (seal_send), then used only by the sender holding the
+  // send flag. The scratch buffers hold encrypted payloads (the callers' parts are const).
+  std::atomic<bool> tx_sealed_{false};
+  std::unique_ptr<wire::Sealer> sealer_;
+  Bytes seal_scratch_[2];
 
   // Receive state, owned by the (single) receiving thread.
   std::unique_ptr<std::byte[]> rbuf_;
@@ -105,6 +121,8 @@ class TcpConnection final : public Connection {
   wire::FrameHeader header_;
   bool hash_payload_ = true;  // false for a DATA frame with wire::kFlagHeaderChecksumOnly
   std::unique_ptr<XXH3_state_s, HashStateDeleter> hash_;
+  std::unique_ptr<wire::Opener> opener_;  // set by seal_receive: frames must be sealed
+  std::byte rx_header_[wire::kFrameHeaderSize];  // the sealed frame's header (the tag's AD)
 
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<uint64_t> bytes_received_{0};

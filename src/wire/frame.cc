@@ -102,7 +102,7 @@ Bytes encode_frame(MsgType type, ByteSpan payload, uint32_t flags) {
   return out;
 }
 
-Result<FrameHeader> decode_header(ByteSpan header, uint32_t max_payload) {
+Result<FrameHeader> decode_header(ByteSpan header, uint32_t max_payload, Framing framing) {
   if (header.size() < kFrameHeaderSize) {
     return DataLoss("truncated frame header: " + std::to_string(header.size()) + " of " +
                     std::to_string(kFrameHeaderSize) + " bytes");
@@ -119,10 +119,25 @@ Result<FrameHeader> decode_header(ByteSpan header, uint32_t max_payload) {
   if (!is_known_type(type)) return DataLoss("unknown message type " + std::to_string(type));
   h.type = static_cast<MsgType>(type);
   h.flags = load_le<uint32_t>(p + 8);
-  if (h.flags != 0 && !(h.flags == kFlagHeaderChecksumOnly && h.type == MsgType::kData)) {
+  const bool one_seal_flag =
+      h.flags == kFlagSealedAuthOnly || h.flags == kFlagSealedXChaCha || h.flags == kFlagSealedAes;
+  if (framing == Framing::kSealed) {
+    if (!one_seal_flag) {
+      return DataLoss("frame is not sealed as this sealed connection requires (flags " +
+                      std::to_string(h.flags) + ")");
+    }
+  } else if (one_seal_flag) {
+    return DataLoss("sealed frame on a connection that is not sealed (flags " +
+                    std::to_string(h.flags) + ")");
+  } else if (h.flags != 0 && !(h.flags == kFlagHeaderChecksumOnly && h.type == MsgType::kData)) {
     return DataLoss("reserved frame flags set: " + std::to_string(h.flags));
   }
   h.length = load_le<uint32_t>(p + 12);
+  if (h.length > max_payload && framing == Framing::kSealed) {
+    return DataLoss("sealed frame claims " + std::to_string(h.length) +
+                    " payload bytes, more than the limit of " + std::to_string(max_payload) +
+                    " (tampered, or a peer bug)");
+  }
   if (h.length > max_payload) {
     return ResourceExhausted("frame payload of " + std::to_string(h.length) +
                              " bytes exceeds the limit of " + std::to_string(max_payload));

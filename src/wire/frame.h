@@ -4,7 +4,9 @@
 //        0    4 magic     "LOCO" (0x4C 0x4F 0x43 0x4F)
 //        4    2 version   kProtocolVersion, little-endian
 //        6    2 type      MsgType
-//        8    4 flags     0, or kFlagHeaderChecksumOnly on DATA frames (other bits reserved)
+//        8    4 flags     0, or kFlagHeaderChecksumOnly on DATA frames; on a sealed connection
+//                         exactly one seal flag (bits 1-3, sealed_frame.h: checksum 0, a 16-byte
+//                         tag follows the payload)
 //       12    4 length    payload bytes that follow the header
 //       16    8 checksum  XXH3-64 of header bytes [0,16) followed by the payload (only of the
 //                         header bytes when kFlagHeaderChecksumOnly is set)
@@ -37,6 +39,15 @@ inline constexpr uint32_t kMaxDataPayload = 256u << 20;
 // Flag bit 0, valid on DATA frames only: the checksum covers the 16 header bytes, not the payload
 // (the data plane may rely on TCP's own checksum for tensor bytes, saving a hash pass per byte).
 inline constexpr uint32_t kFlagHeaderChecksumOnly = 1u << 0;
+// Seal flags, bits 1-3 (sealed_frame.h): exactly one is set on a sealed frame, with no other bit.
+inline constexpr uint32_t kFlagSealedAuthOnly = 1u << 1;
+inline constexpr uint32_t kFlagSealedXChaCha = 1u << 2;
+inline constexpr uint32_t kFlagSealedAes = 1u << 3;
+inline constexpr uint32_t kSealFlagMask = kFlagSealedAuthOnly | kFlagSealedXChaCha | kFlagSealedAes;
+
+// What a connection expects at this point of its life: plain frames (checksummed) before and
+// without sealing, sealed frames (a seal flag, a tag after the payload) once it is sealed.
+enum class Framing : uint8_t { kPlain, kSealed };
 
 enum class MsgType : uint16_t {
   // Control plane: peer <-> coordinator (docs/protocol.md).
@@ -94,8 +105,12 @@ void encode_header(MsgType type, ByteSpan payload, std::byte (&out)[kFrameHeader
 Bytes encode_frame(MsgType type, ByteSpan payload, uint32_t flags = 0);
 
 // Validates the first kFrameHeaderSize bytes of `header` (fewer bytes: DATA_LOSS) without the
-// payload; the checksum is not checked here. `max_payload` bounds `length`.
-Result<FrameHeader> decode_header(ByteSpan header, uint32_t max_payload);
+// payload; the checksum is not checked here. `max_payload` bounds `length`. kPlain: flags 0, or
+// kFlagHeaderChecksumOnly on DATA (a seal flag is DATA_LOSS); kSealed: exactly one seal flag, and
+// a length past `max_payload` is DATA_LOSS rather than RESOURCE_EXHAUSTED (no honest sealed peer
+// sends one, and the length cannot be authenticated before the frame is read).
+Result<FrameHeader> decode_header(ByteSpan header, uint32_t max_payload,
+                                  Framing framing = Framing::kPlain);
 // Checks the checksum of a decoded header against its raw bytes and the payload.
 Status verify_payload(const FrameHeader& header, ByteSpan header_bytes, ByteSpan payload);
 // Decodes one whole frame: `bytes` must be exactly header + payload (trailing bytes: DATA_LOSS).

@@ -79,12 +79,24 @@ int run_bench(const BenchArgs& args, const std::vector<size_t>& sizes, const fs:
     std::cout << "(fault mode: baselines not run, --repeat ignored)\n";
     wanted.clear();
   }
+  std::vector<Seal> seals;
+  {
+    std::stringstream ss(args.seal);
+    std::string m;
+    while (std::getline(ss, m, ',')) {
+      if (auto v = parse_seal(m)) seals.push_back(*v);
+    }
+  }
+  if (fault && seals.size() > 1) {
+    std::cout << "(fault mode: only --seal " << loco_system_name(seals[0]) << " is run)\n";
+    seals.resize(1);
+  }
   const int repeats = fault ? 1 : args.repeat;
   std::cout << "loco bench allreduce: " << args.peers << " peers, fp32 sum, sizes";
   for (size_t b : sizes) std::cout << " " << human_size(b);
   std::cout << ", " << args.warmup << " warm-up + " << args.iters << " timed iterations"
             << (args.out_of_place ? ", out of place" : ", in place") << ", payload checksum "
-            << args.payload_checksum
+            << args.payload_checksum << ", seal " << args.seal
             << (args.malloc_tuning ? ", malloc tuning on" : ", malloc tuning off");
   if (repeats > 1) std::cout << ", best of " << repeats << " rounds";
   std::cout << "; run folder " << top.string() << std::endl;
@@ -101,7 +113,7 @@ int run_bench(const BenchArgs& args, const std::vector<size_t>& sizes, const fs:
       fs::create_directories(ctx.dir);
     }
     std::vector<SystemRun> runs;
-    runs.push_back(run_loco(ctx, &kill_time));
+    for (Seal seal : seals) runs.push_back(run_loco(ctx, &kill_time, seal));
     for (const auto& b : wanted) {
       if (b == "gloo") runs.push_back(run_gloo(ctx));
       else if (b == "mpi-tcp") runs.push_back(run_mpi(ctx, true));
@@ -113,7 +125,8 @@ int run_bench(const BenchArgs& args, const std::vector<size_t>& sizes, const fs:
   nlohmann::json summary = {{"peers", args.peers}, {"sizes", sizes}, {"iters", args.iters},
                             {"warmup", args.warmup}, {"stripes", args.stripes},
                             {"out_of_place", args.out_of_place}, {"repeat", repeats},
-                            {"payload_checksum", args.payload_checksum}, {"piece_bytes", args.piece_bytes},
+                            {"payload_checksum", args.payload_checksum}, {"seal", args.seal},
+                            {"piece_bytes", args.piece_bytes},
                             {"malloc_tuning", args.malloc_tuning}};
   const int rc = report_rounds(args, sizes, rounds, summary);
   if (fault && rounds[0][0].state == "ok") print_fault(args, sizes[0], kill_time, rounds[0][0], summary);
@@ -147,6 +160,21 @@ Runner add_allreduce(CLI::App& sub) {
                  "loco: hash DATA payloads on every link (always), on links to other hosts only "
                  "(remote: the default, so none here on loopback) or never")
       ->capture_default_str()->check(CLI::IsMember({"always", "remote", "never"}));
+  ar->add_option("--seal", args->seal,
+                 "loco: off (no secret), on (a secret: every frame sealed and encrypted) or "
+                 "auth-only (a secret, --no-encrypt); comma-separated runs each as its own system "
+                 "(e.g. off,on), the first being the reference of the loco/this column")
+      ->capture_default_str()
+      ->check([](const std::string& text) -> std::string {
+        std::stringstream ss(text);
+        std::string m;
+        bool any = false;
+        while (std::getline(ss, m, ',')) {
+          if (!parse_seal(m)) return "unknown seal '" + m + "' (off, on, auth-only)";
+          any = true;
+        }
+        return any ? std::string() : std::string("empty --seal");
+      });
   ar->add_option("--baselines", args->baselines, "gloo,mpi-tcp,mpi-shm or none")->capture_default_str();
   ar->add_option("--json", args->json_path, "write the summary (with per-iteration times) here");
   ar->add_option("--baseline-dir", args->baseline_dir,

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct BenchArgs {
   size_t piece_bytes = 0;
   bool out_of_place = false;
   std::string payload_checksum = "remote";  // loco: DATA payload checksums (always, remote, never)
+  // loco: which sealing to run, comma-separated, each as its own system in every round: off (no
+  // secret, frames checksummed), on (a secret: sealed and encrypted), auth-only (a secret,
+  // --no-encrypt). The first is the reference of the loco/this column.
+  std::string seal = "off";
   std::string baselines = "gloo,mpi-tcp,mpi-shm";
   std::string json_path;
   std::string baseline_dir;
@@ -60,8 +65,17 @@ struct LaunchContext {
   std::filesystem::path dir;
 };
 
-// cmd_bench_launch.cc. run_loco sets *kill_time when it SIGKILLs the victim (fault mode).
-SystemRun run_loco(const LaunchContext& ctx, TimePoint* kill_time);
+// How run_loco seals its connections (docs/protocol.md 2.2).
+enum class Seal { kOff, kEncrypt, kAuthOnly };
+// "off", "on", "auth-only"; nullopt for anything else.
+std::optional<Seal> parse_seal(const std::string& text);
+// The system's name in the table: loco, loco+seal, loco+auth.
+const char* loco_system_name(Seal seal);
+
+// cmd_bench_launch.cc. run_loco sets *kill_time when it SIGKILLs the victim (fault mode). With a
+// seal other than off it writes a fresh secret (mode 0600) into the run folder for the
+// coordinator and the workers.
+SystemRun run_loco(const LaunchContext& ctx, TimePoint* kill_time, Seal seal = Seal::kOff);
 SystemRun run_gloo(const LaunchContext& ctx);
 SystemRun run_mpi(const LaunchContext& ctx, bool tcp);
 

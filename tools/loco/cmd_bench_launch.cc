@@ -1,5 +1,6 @@
 // cmd_bench_launch.cc: the launchers of `loco bench allreduce`. run_loco hosts a coordinator on
-// loopback and starts N `loco bench-worker` processes (cmd_bench_worker.cc); run_gloo starts N
+// loopback (with a fresh secret when the run is sealed) and starts N `loco bench-worker` processes
+// (cmd_bench_worker.cc); run_gloo starts N
 // loco_bench_gloo ranks (Gloo's AllreduceRingChunked over TCP, FileStore rendezvous in a fresh
 // folder); run_mpi runs loco_bench_mpi under mpirun, over TCP on loopback or with Open MPI's
 // defaults (shared memory). Each waits for its processes and collects their per-rank JSON.
@@ -18,6 +19,7 @@
 #include "cli_util.h"
 #include "cmd_bench_allreduce.h"
 #include "common/process.h"
+#include "membership/auth.h"
 #include "membership/coordinator.h"
 
 namespace loco::cli::bench_allreduce {
@@ -101,15 +103,42 @@ bool read_rank_files(const fs::path& prefix, int n, SystemRun& run) {
 
 }  // namespace
 
-SystemRun run_loco(const LaunchContext& ctx, TimePoint* kill_time) {
+std::optional<Seal> parse_seal(const std::string& text) {
+  if (text == "off") return Seal::kOff;
+  if (text == "on") return Seal::kEncrypt;
+  if (text == "auth-only") return Seal::kAuthOnly;
+  return std::nullopt;
+}
+
+const char* loco_system_name(Seal seal) {
+  switch (seal) {
+    case Seal::kOff: return "loco";
+    case Seal::kEncrypt: return "loco+seal";
+    case Seal::kAuthOnly: return "loco+auth";
+  }
+  return "loco";
+}
+
+SystemRun run_loco(const LaunchContext& ctx, TimePoint* kill_time, Seal seal) {
   const BenchArgs& args = ctx.args;
-  SystemRun run{"loco", "ok", "", {}};
+  const std::string name = loco_system_name(seal);
+  SystemRun run{name, "ok", "", {}};
   membership::CoordinatorOptions opts;
   opts.config.heartbeat_period = std::chrono::milliseconds(args.heartbeat_ms);
   opts.config.heartbeat_timeout = std::chrono::milliseconds(args.heartbeat_timeout_ms);
+  const std::string secret_file = (ctx.dir / (name + ".secret")).string();
+  if (seal != Seal::kOff) {
+    // A fresh secret per run: with it every connection is sealed (docs/protocol.md 2.2).
+    Status written = membership::write_new_secret_file(secret_file, /*overwrite=*/true);
+    if (!written.ok()) return {name, "failed", written.to_string(), {}};
+    auto key = membership::load_swarm_key(secret_file);
+    if (!key.ok() || !*key) return {name, "failed", "cannot read back " + secret_file, {}};
+    opts.key = **key;
+    opts.encrypt = seal == Seal::kEncrypt;
+  }
   auto coord = membership::Coordinator::start(opts);
-  if (!coord.ok()) return {"loco", "failed", coord.status().to_string(), {}};
-  const fs::path prefix = ctx.dir / "loco";
+  if (!coord.ok()) return {name, "failed", coord.status().to_string(), {}};
+  const fs::path prefix = ctx.dir / name;
   const std::string kill_request = (ctx.dir / "kill-request").string();
   const std::string all_done = (ctx.dir / "all-done").string();
   std::vector<ChildProcess> children;
@@ -123,12 +152,14 @@ SystemRun run_loco(const LaunchContext& ctx, TimePoint* kill_time) {
         "--all-done", all_done};
     if (args.out_of_place) argv.push_back("--out-of-place");
     argv.insert(argv.end(), {"--payload-checksum", args.payload_checksum});
+    if (seal != Seal::kOff) argv.insert(argv.end(), {"--secret-file", secret_file});
+    if (seal == Seal::kAuthOnly) argv.push_back("--no-encrypt");
     if (args.kill_peer >= 0) {
       argv.insert(argv.end(), {"--victim-rank", std::to_string(args.kill_peer), "--victim-op",
                                std::to_string(args.at_op), "--kill-request", kill_request});
     }
     auto child = ChildProcess::spawn(argv, prefix.string() + "." + std::to_string(i) + ".log");
-    if (!child.ok()) return {"loco", "failed", child.status().to_string(), {}};
+    if (!child.ok()) return {name, "failed", child.status().to_string(), {}};
     children.push_back(std::move(child).value());
   }
   int victim = -1;
@@ -159,15 +190,15 @@ SystemRun run_loco(const LaunchContext& ctx, TimePoint* kill_time) {
   std::string note;
   if (!wait_all(children, until, prefix, note, victim)) {
     (*coord)->stop();
-    return {"loco", "failed", note, {}};
+    return {name, "failed", note, {}};
   }
   (*coord)->stop();
-  if (args.kill_peer >= 0 && victim < 0) return {"loco", "failed", "the victim never asked to be killed", {}};
+  if (args.kill_peer >= 0 && victim < 0) return {name, "failed", "the victim never asked to be killed", {}};
   for (int i = 0; i < args.peers; ++i) {
     if (i == victim) continue;
     std::ifstream f(prefix.string() + "." + std::to_string(i) + ".json");
     nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
-    if (j.is_discarded()) return {"loco", "failed", "no result file from worker " + std::to_string(i), {}};
+    if (j.is_discarded()) return {name, "failed", "no result file from worker " + std::to_string(i), {}};
     run.ranks.push_back(std::move(j));
   }
   return run;

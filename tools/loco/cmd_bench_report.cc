@@ -61,11 +61,14 @@ int report_rounds(const BenchArgs& args, const std::vector<size_t>& sizes,
   bool loco_ok = true, loco_verified = true;
   size_t loco_ranks = 0;
   for (const auto& runs : rounds) {
-    loco_ok = loco_ok && runs[0].state == "ok";
-    if (runs[0].state != "ok") continue;
-    loco_ranks = runs[0].ranks.size();
-    for (size_t s = 0; s < sizes.size(); ++s) {
-      loco_verified = loco_verified && stats_for(runs[0], s, sizes[s], args.peers).verified;
+    for (const SystemRun& run : runs) {
+      if (run.name.rfind("loco", 0) != 0) continue;  // loco, loco+seal, loco+auth
+      loco_ok = loco_ok && run.state == "ok";
+      if (run.state != "ok") continue;
+      loco_ranks = run.ranks.size();
+      for (size_t s = 0; s < sizes.size(); ++s) {
+        loco_verified = loco_verified && stats_for(run, s, sizes[s], args.peers).verified;
+      }
     }
   }
   if (loco_ok) {

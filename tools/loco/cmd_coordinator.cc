@@ -15,6 +15,7 @@ struct CoordinatorArgs {
   std::string listen = "127.0.0.1:0";
   std::string port_file;
   std::string secret_file;
+  bool no_encrypt = false;
   int heartbeat_ms = 500;
   int heartbeat_timeout_ms = 3000;
   int join_window_ms = 200;
@@ -29,6 +30,8 @@ Runner add_coordinator_command(CLI::App& app) {
   app.add_option("--secret-file", args->secret_file,
                  "file holding the swarm secret (else env LOCO_SECRET; with neither, only loopback "
                  "peers are admitted)");
+  app.add_flag("--no-encrypt", args->no_encrypt,
+               "with a secret, seal what the coordinator sends for integrity only (not encrypted)");
   app.add_option("--heartbeat-ms", args->heartbeat_ms, "heartbeat period peers are told to use")
       ->capture_default_str()->check(CLI::Range(1, 600000));
   app.add_option("--heartbeat-timeout-ms", args->heartbeat_timeout_ms,
@@ -52,6 +55,7 @@ Runner add_coordinator_command(CLI::App& app) {
     opts.host = hp->host;
     opts.port = hp->port;
     opts.key = *key;
+    opts.encrypt = !args->no_encrypt;
     opts.config.heartbeat_period = std::chrono::milliseconds(args->heartbeat_ms);
     opts.config.heartbeat_timeout = std::chrono::milliseconds(args->heartbeat_timeout_ms);
     opts.config.join_window = std::chrono::milliseconds(args->join_window_ms);

@@ -69,6 +69,9 @@ void add_swarm_flags(CLI::App& app, SwarmFlags& f, bool data_plane) {
       ->required();
   app.add_option("--secret-file", f.secret_file,
                  "file holding the swarm secret (else env LOCO_SECRET; none: loopback-only swarm)");
+  app.add_flag("--no-encrypt", f.no_encrypt,
+               "with a secret, seal what this peer sends for integrity only: authenticated, not "
+               "encrypted (docs/protocol.md 2.2)");
   if (!data_plane) return;
   app.add_option("--listen", f.listen,
                  "data plane and state chunk server listen on HOST[:PORT|:FIRST-LAST] (the chunk "
@@ -140,6 +143,7 @@ Status apply_swarm_flags(const SwarmFlags& f, collectives::SwarmPeerOptions& opt
   opts.peer.coordinator_host = coord.host;
   opts.peer.coordinator_port = coord.port;
   opts.peer.key = *key;
+  opts.peer.encrypt = !f.no_encrypt;
 
   std::optional<ListenSpec> listen;
   std::optional<HostPort> advertise;

@@ -29,11 +29,12 @@ namespace loco::cli {
 struct SwarmFlags {
   std::string coordinator;
   std::string secret_file;
+  bool no_encrypt = false;  // --no-encrypt: sealed frames authenticated only, payloads in clear
   std::string listen;
   std::string advertise;
 };
 
-// Adds --coordinator (required), --secret-file and, with `data_plane`, --listen and --advertise.
+// Adds --coordinator (required), --secret-file, --no-encrypt and, with `data_plane`, --listen and --advertise.
 void add_swarm_flags(CLI::App& app, SwarmFlags& flags, bool data_plane = true);
 
 // "HOST:PORT", "[v6]:PORT", "name:PORT", ":PORT" (host 127.0.0.1). `what` names the option in
