@@ -143,10 +143,12 @@ def run_state(comm, a, late):
         state.sync()
         say("SYNCED")
         comm.wait_for_world(a.world, timeout=30)
+        world = comm.world_size  # before the sync: after it, the others may already have left
         stats = state.sync()
     else:
+        world = comm.world_size
         stats = state.sync("receive_only")
-    say("RESULT", json.dumps({"rank": comm.rank, "world": comm.world_size,
+    say("RESULT", json.dumps({"rank": comm.rank, "world": world,
                               "revision": state.revision, "w": digest(w), "m": digest(m),
                               "chunks_fetched": stats.chunks_fetched,
                               "w0": float(w[1]), "same_object": state["w"] is w}))
