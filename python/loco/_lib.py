@@ -51,6 +51,8 @@ def _load():
     global _lib, _path
     explicit = os.environ.get("LOCO_LIBRARY")
     if explicit:
+        if os.sep in explicit:  # a path (not a bare soname): absolute, for child processes
+            explicit = os.path.abspath(explicit)
         try:
             _lib, _path = ffi.dlopen(explicit), explicit
             return
