@@ -26,6 +26,7 @@ typedef struct loco_coordinator_options {
   uint32_t heartbeat_period_ms;
   uint32_t heartbeat_timeout_ms;
   uint32_t join_window_ms;
+  uint32_t no_encrypt;
 } loco_coordinator_options_t;
 void loco_coordinator_options_init(loco_coordinator_options_t* options);
 loco_status_t loco_coordinator_create(const loco_coordinator_options_t* options,
@@ -49,6 +50,7 @@ typedef struct loco_comm_options {
   uint16_t data_port_last;
   const char* advertise_host;
   uint16_t advertise_port;
+  uint32_t no_encrypt;
 } loco_comm_options_t;
 void loco_comm_options_init(loco_comm_options_t* options);
 loco_status_t loco_comm_create(const loco_comm_options_t* options, loco_comm_t** out);
